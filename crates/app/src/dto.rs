@@ -1,0 +1,289 @@
+//! The data front ends see. These are the only serialisable types of the device API.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceDto {
+    pub device_id: String,
+    pub device_number: u32,
+    pub person_id: String,
+    pub person_name: String,
+    pub role: String,
+    pub data_dir: String,
+    pub case_count: u64,
+    /// Cases with changes the server has not acknowledged yet.
+    pub outbox_cases: u64,
+    /// Changes waiting to be sent.
+    pub outbox_changes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LocationDto {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub source: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaseSummaryDto {
+    pub id: String,
+    pub reference: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub title: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub status: String,
+    pub status_label: String,
+    pub assignee: Option<String>,
+    pub due: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub visit_count: i64,
+    pub note_count: i64,
+    pub photo_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CasePageDto {
+    pub cases: Vec<CaseSummaryDto>,
+    pub total: u64,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PersonDto {
+    pub id: String,
+    /// The person's name where this device knows it.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaseDto {
+    pub id: String,
+    pub reference: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub title: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<u64>,
+    pub location: Option<LocationDto>,
+    pub status: String,
+    pub status_label: String,
+    pub assignee: Option<PersonDto>,
+    pub due: Option<String>,
+    pub created_by: PersonDto,
+    pub created_at: String,
+    pub visits: Vec<VisitDto>,
+    pub notes: Vec<NoteDto>,
+    pub photos: Vec<PhotoDto>,
+    /// Statuses this device's person may move the case to now.
+    pub allowed_transitions: Vec<String>,
+    /// Whether the case's fields, visits and answers may still change.
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VisitDto {
+    pub id: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub template_title: String,
+    pub started_at: String,
+    pub officer: PersonDto,
+    pub location: Option<LocationDto>,
+    pub answers: Vec<AnswerDto>,
+    /// Labels of required questions still unanswered.
+    pub missing_required: Vec<String>,
+    pub score: Option<ScoreDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnswerDto {
+    pub item_id: String,
+    pub label: String,
+    pub kind: String,
+    /// The value as a person reads it ("Yes", "15", "2026-03-01", "Takeaway").
+    pub display: String,
+    /// The value as typed in a form would be, for editing.
+    pub input: String,
+    pub by: PersonDto,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScoreDto {
+    pub total: u32,
+    pub rating: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NoteDto {
+    pub id: String,
+    pub author: PersonDto,
+    pub at: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhotoDto {
+    pub sha256: String,
+    pub bytes: u64,
+    pub mime: String,
+    pub width: u32,
+    pub height: u32,
+    pub caption: String,
+    pub visit_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistoryEntryDto {
+    pub at: String,
+    pub person: Option<PersonDto>,
+    pub device_id: Option<String>,
+    pub actor: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TemplateDto {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub description: Option<String>,
+    pub case_kinds: Vec<String>,
+    pub sections: Vec<SectionDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SectionDto {
+    pub id: String,
+    pub title: String,
+    pub items: Vec<ItemDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ItemDto {
+    pub id: String,
+    pub label: String,
+    pub hint: Option<String>,
+    pub required: bool,
+    /// yes_no, choice, number, text, date or score.
+    pub kind: String,
+    /// Choices (value, label) for choice items; allowed scores for score items.
+    pub options: Vec<OptionDto>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub unit: Option<String>,
+    pub integer: bool,
+    pub max_len: Option<usize>,
+    pub multiline: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OptionDto {
+    pub value: String,
+    pub label: String,
+}
+
+// ---- arguments ----
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InitArgs {
+    pub passphrase: String,
+    pub person_name: String,
+    /// officer, team_leader or admin.
+    pub role: String,
+    pub device_number: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NewCaseArgs {
+    pub kind: String,
+    pub title: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    /// YYYY-MM-DD.
+    pub due: Option<String>,
+}
+
+/// A change to a case's fields: `None` leaves a field alone; an empty string clears it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EditCaseArgs {
+    pub case: String,
+    pub title: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<String>,
+    pub due: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    /// Remove the case's location.
+    #[serde(default)]
+    pub clear_location: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ListArgs {
+    pub search: Option<String>,
+    #[serde(default)]
+    pub statuses: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// A person id, or "me".
+    pub assignee: Option<String>,
+    pub due_before: Option<String>,
+    pub due_after: Option<String>,
+    /// due, updated, created, reference, title or relevance.
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AddVisitArgs {
+    pub case: String,
+    /// A template id; the case kind's default when absent.
+    pub template: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AnswerArgs {
+    pub case: String,
+    pub visit: String,
+    pub item: String,
+    /// What the person typed or chose; parsed by the item's kind. Empty clears the answer.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NoteArgs {
+    pub case: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TransitionArgs {
+    pub case: String,
+    /// The status to move to.
+    pub to: String,
+    /// A comment recorded as a note with the move (a reason for returning, say).
+    pub comment: Option<String>,
+}

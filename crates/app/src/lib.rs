@@ -1,0 +1,733 @@
+//! The device API every Fieldbook front end calls: the desktop shell (`src-tauri`) and the
+//! `fieldbook` CLI alike. Each operation is `fn(&Ctx, args) -> Result<Dto, AppError>`; the DTOs
+//! in [`dto`] are the only serialisable types a front end sees, and [`AppError`] carries a
+//! stable code with a human message.
+//!
+//! This crate turns front-end input (strings, numbers) into domain values, calls the rules of
+//! `fieldbook-core` through `fieldbook-store`, and shapes results for display. It holds no UI
+//! state and must not know Tauri, HTTP or terminals.
+
+pub mod dto;
+mod error;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use fieldbook_core::template::{
+    AnswerValue, ItemKind, Template, default_template_for, latest_template,
+};
+use fieldbook_core::{
+    Case, CaseEdit, CaseId, CaseKind, CaseStatus, Date, Location, LocationSource, NewCase, NoteId,
+    PersonId, Role, TRANSITIONS, Timestamp, VisitId,
+};
+use fieldbook_store::{CaseQuery, CaseRow, CaseSort, DeviceSetup, MAX_PAGE, Store};
+
+pub use dto::*;
+pub use error::{AppError, AppResult, ErrorDto};
+pub use fieldbook_store::StoreError;
+
+/// A source of the current time; tests pass a fixed one.
+pub type Clock = Box<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system clock, in milliseconds since the epoch.
+pub fn system_clock() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp(ms)
+}
+
+/// One device's session: its data directory, and its store while unlocked.
+pub struct Ctx {
+    data_dir: PathBuf,
+    store: Mutex<Option<Store>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx {
+    /// A locked session over `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self::with_clock(data_dir, Box::new(system_clock))
+    }
+
+    pub fn with_clock(data_dir: impl Into<PathBuf>, clock: Clock) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            store: Mutex::new(None),
+            clock,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Store>> {
+        // A panic while holding the lock cannot leave the store half-written (SQLite rolls the
+        // transaction back), so a poisoned lock is safe to keep using.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> AppResult<T>) -> AppResult<T> {
+        let mut slot = self.slot();
+        let store = slot.as_mut().ok_or(AppError::Locked)?;
+        f(store)
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.data_dir.join(fieldbook_store::DB_FILE).exists()
+    }
+}
+
+fn parse<T: std::str::FromStr<Err = fieldbook_core::DomainError>>(s: &str) -> AppResult<T> {
+    Ok(s.parse::<T>()?)
+}
+
+fn blank_to_none(s: Option<String>) -> Option<String> {
+    s.filter(|v| !v.trim().is_empty())
+}
+
+fn location(
+    lat: Option<f64>,
+    lon: Option<f64>,
+    accuracy_m: Option<f64>,
+    source: LocationSource,
+    now: Timestamp,
+) -> AppResult<Option<Location>> {
+    match (lat, lon) {
+        (None, None) => Ok(None),
+        (Some(lat), Some(lon)) => Ok(Some(Location::new(lat, lon, accuracy_m, source, now)?)),
+        _ => Err(AppError::input(
+            "location",
+            "give both latitude and longitude, or neither",
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- device
+
+/// Set up a new device in the context's data directory and unlock it.
+pub fn init_device(ctx: &Ctx, args: InitArgs) -> AppResult<DeviceDto> {
+    let setup = DeviceSetup {
+        person_name: args.person_name,
+        role: parse::<Role>(&args.role)?,
+        device_number: args.device_number,
+    };
+    let store = Store::init(&ctx.data_dir, &args.passphrase, setup, ctx.now())?;
+    *ctx.slot() = Some(store);
+    device(ctx)
+}
+
+/// Unlock the device with the person's passphrase. A wrong passphrase keeps it locked.
+pub fn unlock(ctx: &Ctx, passphrase: &str) -> AppResult<DeviceDto> {
+    let store = Store::open(&ctx.data_dir, passphrase)?;
+    *ctx.slot() = Some(store);
+    device(ctx)
+}
+
+/// Lock the device: the store is closed and its key dropped from memory.
+pub fn lock(ctx: &Ctx) {
+    *ctx.slot() = None;
+}
+
+/// Who this device is, and what waits to be synced.
+pub fn device(ctx: &Ctx) -> AppResult<DeviceDto> {
+    ctx.with_store(|s| {
+        let d = s.device();
+        let (outbox_cases, outbox_changes) = s.outbox()?;
+        Ok(DeviceDto {
+            device_id: d.device_id.to_string(),
+            device_number: d.device_number,
+            person_id: d.person_id.to_string(),
+            person_name: d.person_name.clone(),
+            role: d.role.code().into(),
+            data_dir: s.dir().display().to_string(),
+            case_count: s.case_count()?,
+            outbox_cases,
+            outbox_changes,
+        })
+    })
+}
+
+// ---------------------------------------------------------------- cases
+
+fn new_case_from(args: NewCaseArgs, now: Timestamp) -> AppResult<(CaseKind, NewCase)> {
+    let kind: CaseKind = parse(&args.kind)?;
+    let due = blank_to_none(args.due)
+        .map(|d| parse::<Date>(&d))
+        .transpose()?;
+    let loc = location(
+        args.lat,
+        args.lon,
+        args.accuracy_m,
+        LocationSource::Manual,
+        now,
+    )?;
+    Ok((
+        kind,
+        NewCase {
+            title: args.title,
+            address: args.address,
+            postcode: args.postcode,
+            uprn: args.uprn,
+            location: loc,
+            assignee: None,
+            due,
+        },
+    ))
+}
+
+/// Open a new case on this device.
+pub fn create_case(ctx: &Ctx, args: NewCaseArgs) -> AppResult<CaseDto> {
+    let now = ctx.now();
+    let (kind, new) = new_case_from(args, now)?;
+    ctx.with_store(|s| {
+        let case = s.create_case(kind, new, now)?;
+        case_dto(s, &case)
+    })
+}
+
+/// Open many cases in one transaction (imports, demo data): all or nothing. Returns references.
+pub fn create_cases(ctx: &Ctx, args: Vec<NewCaseArgs>) -> AppResult<Vec<String>> {
+    let now = ctx.now();
+    let batch = args
+        .into_iter()
+        .map(|a| new_case_from(a, now))
+        .collect::<AppResult<Vec<_>>>()?;
+    ctx.with_store(|s| {
+        Ok(s.create_cases(batch, now)?
+            .into_iter()
+            .map(|c| c.reference)
+            .collect())
+    })
+}
+
+/// A filtered, sorted page of cases.
+pub fn list_cases(ctx: &Ctx, args: ListArgs) -> AppResult<CasePageDto> {
+    let statuses = args
+        .statuses
+        .iter()
+        .map(|s| parse::<CaseStatus>(s))
+        .collect::<AppResult<Vec<_>>>()?;
+    let kinds = args
+        .kinds
+        .iter()
+        .map(|k| parse::<CaseKind>(k))
+        .collect::<AppResult<Vec<_>>>()?;
+    let sort = match args.sort.as_deref().map(str::trim) {
+        None | Some("") => {
+            if blank_to_none(args.search.clone()).is_some() {
+                CaseSort::Relevance
+            } else {
+                CaseSort::Due
+            }
+        }
+        Some(s) => CaseSort::ALL.into_iter().find(|c| c.code() == s).ok_or_else(|| {
+            AppError::input("sort", format!("'{s}' is not a sort order (due, updated, created, reference, title, relevance)"))
+        })?,
+    };
+    let limit = args.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(AppError::input(
+            "limit",
+            format!("a page holds 1 to {MAX_PAGE} cases"),
+        ));
+    }
+    let due_before = blank_to_none(args.due_before)
+        .map(|d| parse::<Date>(&d))
+        .transpose()?;
+    let due_after = blank_to_none(args.due_after)
+        .map(|d| parse::<Date>(&d))
+        .transpose()?;
+    let search = blank_to_none(args.search);
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::input(
+            "search",
+            "search text must be 200 characters or fewer",
+        ));
+    }
+    ctx.with_store(|s| {
+        let assignee = match args.assignee.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("me") => Some(s.device().person_id),
+            Some(p) => Some(parse::<PersonId>(p)?),
+        };
+        let q = CaseQuery {
+            search,
+            statuses,
+            kinds,
+            assignee,
+            due_before,
+            due_after,
+            sort,
+            descending: args.descending,
+            limit,
+            offset: args.offset.unwrap_or(0),
+        };
+        let page = s.list_cases(&q)?;
+        Ok(CasePageDto {
+            cases: page.rows.into_iter().map(summary_dto).collect(),
+            total: page.total,
+            offset: q.offset,
+            limit,
+        })
+    })
+}
+
+/// One case with its visits, answers, notes and photos.
+pub fn open_case(ctx: &Ctx, case: &str) -> AppResult<CaseDto> {
+    ctx.with_store(|s| {
+        let id = s.find_case(case)?;
+        let c = s.load_case(id)?;
+        case_dto(s, &c)
+    })
+}
+
+fn change(
+    ctx: &Ctx,
+    case: &str,
+    f: impl FnOnce(
+        &mut Case,
+        fieldbook_core::Actor,
+        Timestamp,
+    ) -> Result<String, fieldbook_core::DomainError>,
+) -> AppResult<CaseDto> {
+    let now = ctx.now();
+    ctx.with_store(|s| {
+        let id = s.find_case(case)?;
+        let saved = s.change_case(id, now, |c, a| f(c, a, now))?;
+        case_dto(s, &saved)
+    })
+}
+
+/// Change a case's own fields; every field is checked before any is saved.
+pub fn edit_case(ctx: &Ctx, args: EditCaseArgs) -> AppResult<CaseDto> {
+    let now = ctx.now();
+    let clear = |v: Option<String>| v.map(|s| (!s.trim().is_empty()).then_some(s));
+    let location_edit = if args.clear_location {
+        Some(None)
+    } else {
+        location(
+            args.lat,
+            args.lon,
+            args.accuracy_m,
+            LocationSource::Manual,
+            now,
+        )?
+        .map(Some)
+    };
+    let due = match args.due {
+        None => None,
+        Some(d) if d.trim().is_empty() => Some(None),
+        Some(d) => Some(Some(parse::<Date>(&d)?)),
+    };
+    let edit = CaseEdit {
+        title: args.title,
+        address: clear(args.address),
+        postcode: clear(args.postcode),
+        uprn: clear(args.uprn),
+        location: location_edit,
+        assignee: None,
+        due,
+    };
+    if edit.is_empty() {
+        return Err(AppError::input(
+            "case",
+            "nothing to change: give at least one field",
+        ));
+    }
+    let message = format!("Changed {}", edit.field_names().join(", "));
+    change(ctx, &args.case, move |c, a, _| {
+        c.edit(edit, a)?;
+        Ok(message)
+    })
+}
+
+/// Start a visit against the template given, or the case kind's default template.
+pub fn add_visit(ctx: &Ctx, args: AddVisitArgs) -> AppResult<CaseDto> {
+    let now = ctx.now();
+    let loc = location(
+        args.lat,
+        args.lon,
+        args.accuracy_m,
+        LocationSource::Device,
+        now,
+    )?;
+    let template = blank_to_none(args.template);
+    change(ctx, &args.case, move |c, a, now| {
+        let t: &Template = match &template {
+            Some(id) => latest_template(id)?,
+            None => default_template_for(c.kind.code()),
+        };
+        c.add_visit(t, loc, a, now)?;
+        Ok(format!("Started a visit ({})", t.title))
+    })
+}
+
+/// Answer one question of a visit (an empty value clears the answer).
+pub fn answer(ctx: &Ctx, args: AnswerArgs) -> AppResult<CaseDto> {
+    let visit: VisitId = parse(&args.visit)?;
+    let item = args.item.trim().to_string();
+    let value = args.value;
+    change(ctx, &args.case, move |c, a, now| {
+        let template = c.visit(visit)?.template()?;
+        let label = template
+            .item(&item)
+            .map(|i| i.label.clone())
+            .unwrap_or_else(|| item.clone());
+        if value.trim().is_empty() {
+            c.clear_answer(visit, &item, a)?;
+            return Ok(format!("Cleared the answer to \"{label}\""));
+        }
+        let parsed = template.parse_answer(&item, &value)?;
+        let shown = template.display_answer(&item, &parsed);
+        c.answer(visit, &item, parsed, a, now)?;
+        Ok(format!("Answered \"{label}\": {shown}"))
+    })
+}
+
+/// Add a note to a case.
+pub fn add_note(ctx: &Ctx, args: NoteArgs) -> AppResult<CaseDto> {
+    change(ctx, &args.case, move |c, a, now| {
+        c.add_note(&args.text, a, now)?;
+        Ok("Added a note".into())
+    })
+}
+
+/// Rewrite a note (merges character by character with concurrent edits).
+pub fn edit_note(ctx: &Ctx, case: &str, note: &str, text: &str) -> AppResult<CaseDto> {
+    let note: NoteId = parse(note)?;
+    change(ctx, case, move |c, a, _| {
+        c.edit_note(note, text, a)?;
+        Ok("Edited a note".into())
+    })
+}
+
+/// Submit a case for a team leader's review: every visit must be complete.
+pub fn submit(ctx: &Ctx, case: &str) -> AppResult<CaseDto> {
+    change(ctx, case, |c, a, _| {
+        c.submit(a)?;
+        Ok("Submitted for review".into())
+    })
+}
+
+/// Move a case along the review state machine (approve, return with a comment, close, ...).
+pub fn transition(ctx: &Ctx, args: TransitionArgs) -> AppResult<CaseDto> {
+    let to: CaseStatus = parse(&args.to)?;
+    let comment = blank_to_none(args.comment);
+    change(ctx, &args.case, move |c, a, now| {
+        if to == CaseStatus::Submitted {
+            c.submit(a)?;
+        } else {
+            c.transition(to, a)?;
+        }
+        if let Some(text) = &comment {
+            c.add_note(text, a, now)?;
+        }
+        Ok(match to {
+            CaseStatus::Submitted => "Submitted for review".into(),
+            CaseStatus::Approved => "Approved".into(),
+            CaseStatus::Returned => "Returned to the officer".into(),
+            CaseStatus::Closed => "Closed".into(),
+            CaseStatus::InProgress => "Work started".into(),
+            CaseStatus::Open => "Reopened".into(),
+        })
+    })
+}
+
+/// Who changed what, and when, oldest first.
+pub fn history(ctx: &Ctx, case: &str) -> AppResult<Vec<HistoryEntryDto>> {
+    ctx.with_store(|s| {
+        let id = s.find_case(case)?;
+        Ok(s.history(id)?
+            .into_iter()
+            .map(|h| HistoryEntryDto {
+                at: h.at.to_rfc3339(),
+                person: h.person_id.map(|id| PersonDto {
+                    id,
+                    name: h.person_name,
+                }),
+                device_id: h.device_id,
+                actor: h.actor,
+                message: h.message,
+            })
+            .collect())
+    })
+}
+
+/// The inspection templates this build ships.
+pub fn templates() -> Vec<TemplateDto> {
+    fieldbook_core::template::builtin_templates()
+        .iter()
+        .map(template_dto)
+        .collect()
+}
+
+// ---------------------------------------------------------------- shaping
+
+fn summary_dto(r: CaseRow) -> CaseSummaryDto {
+    let kind_label = r
+        .kind
+        .parse::<CaseKind>()
+        .map(|k| k.label().to_string())
+        .unwrap_or_else(|_| r.kind.clone());
+    let status_label = r
+        .status
+        .parse::<CaseStatus>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| r.status.clone());
+    CaseSummaryDto {
+        id: r.case_id,
+        reference: r.reference,
+        kind: r.kind,
+        kind_label,
+        title: r.title,
+        address: r.address,
+        postcode: r.postcode,
+        uprn: r.uprn,
+        lat: r.lat,
+        lon: r.lon,
+        status: r.status,
+        status_label,
+        assignee: r.assignee,
+        due: r.due,
+        created_at: Timestamp(r.created_at).to_rfc3339(),
+        updated_at: Timestamp(r.updated_at).to_rfc3339(),
+        visit_count: r.visit_count,
+        note_count: r.note_count,
+        photo_count: r.photo_count,
+    }
+}
+
+fn location_dto(l: &Location) -> LocationDto {
+    LocationDto {
+        lat: l.lat,
+        lon: l.lon,
+        accuracy_m: l.accuracy_m,
+        source: l.source.code().into(),
+        at: l.at.to_rfc3339(),
+    }
+}
+
+fn person(s: &Store, id: PersonId) -> AppResult<PersonDto> {
+    Ok(PersonDto {
+        id: id.to_string(),
+        name: s.person_name(id)?,
+    })
+}
+
+fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
+    let role = s.device().role;
+    let mut visits = Vec::with_capacity(c.visits.len());
+    let mut ordered: Vec<_> = c.visits.values().collect();
+    ordered.sort_by_key(|v| (v.started_at, v.id));
+    for v in ordered {
+        let template = v.template().ok();
+        let mut answers = Vec::with_capacity(v.answers.len());
+        // Answers in the template's order, then any the template no longer knows.
+        let order: Vec<String> = template
+            .map(|t| t.items().map(|i| i.id.clone()).collect())
+            .unwrap_or_default();
+        let mut keys: Vec<&String> = v.answers.keys().collect();
+        keys.sort_by_key(|k| {
+            (
+                order.iter().position(|o| o == *k).unwrap_or(usize::MAX),
+                (*k).clone(),
+            )
+        });
+        for item_id in keys {
+            let a = &v.answers[item_id];
+            answers.push(AnswerDto {
+                item_id: item_id.clone(),
+                label: template
+                    .and_then(|t| t.item(item_id))
+                    .map_or_else(|| item_id.clone(), |i| i.label.clone()),
+                kind: a.value.kind_code().into(),
+                display: template.map_or_else(
+                    || a.value.display(),
+                    |t| t.display_answer(item_id, &a.value),
+                ),
+                input: answer_input(&a.value),
+                by: person(s, a.by)?,
+                at: a.at.to_rfc3339(),
+            });
+        }
+        let score = template
+            .and_then(|t| t.score(|i| v.answers.get(i).map(|a| a.value.clone())))
+            .map(|o| ScoreDto {
+                total: o.total,
+                rating: o.rating,
+            });
+        visits.push(VisitDto {
+            id: v.id.to_string(),
+            template_id: v.template_id.clone(),
+            template_version: v.template_version,
+            template_title: template.map_or_else(|| v.template_id.clone(), |t| t.title.clone()),
+            started_at: v.started_at.to_rfc3339(),
+            officer: person(s, v.officer)?,
+            location: v.location.as_ref().map(location_dto),
+            answers,
+            missing_required: v.missing_required().unwrap_or_default(),
+            score,
+        });
+    }
+    let mut notes: Vec<_> = c.notes.values().collect();
+    notes.sort_by_key(|n| (n.at, n.id));
+    let notes = notes
+        .into_iter()
+        .map(|n| {
+            Ok(NoteDto {
+                id: n.id.to_string(),
+                author: person(s, n.author)?,
+                at: n.at.to_rfc3339(),
+                text: n.body.as_str().to_string(),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let allowed_transitions = TRANSITIONS
+        .iter()
+        .filter(|t| t.from == c.status && t.roles.contains(&role))
+        .map(|t| t.to.code().to_string())
+        .collect();
+    Ok(CaseDto {
+        id: c.id.to_string(),
+        reference: c.reference.clone(),
+        kind: c.kind.code().into(),
+        kind_label: c.kind.label().into(),
+        title: c.title.clone(),
+        address: c.address.clone(),
+        postcode: c.postcode.clone(),
+        uprn: c.uprn,
+        location: c.location.as_ref().map(location_dto),
+        status: c.status.code().into(),
+        status_label: c.status.to_string(),
+        assignee: c.assignee.map(|a| person(s, a)).transpose()?,
+        due: c.due.map(|d| d.to_string()),
+        created_by: person(s, c.created_by)?,
+        created_at: c.created_at.to_rfc3339(),
+        visits,
+        notes,
+        photos: c
+            .photos
+            .values()
+            .map(|p| PhotoDto {
+                sha256: p.sha256.clone(),
+                bytes: p.bytes,
+                mime: p.mime.clone(),
+                width: p.width,
+                height: p.height,
+                caption: p.caption.clone(),
+                visit_id: p.visit.map(|v| v.to_string()),
+            })
+            .collect(),
+        allowed_transitions,
+        editable: c.status.is_editable(),
+    })
+}
+
+/// The text that, typed into the item's field, gives this value back.
+fn answer_input(v: &AnswerValue) -> String {
+    match v {
+        AnswerValue::YesNo(b) => if *b { "yes" } else { "no" }.into(),
+        AnswerValue::Choice(s) | AnswerValue::Text(s) => s.clone(),
+        AnswerValue::Number(n) => n.to_string(),
+        AnswerValue::Date(d) => d.to_string(),
+        AnswerValue::Score(s) => s.to_string(),
+    }
+}
+
+fn template_dto(t: &Template) -> TemplateDto {
+    TemplateDto {
+        id: t.id.clone(),
+        version: t.version,
+        title: t.title.clone(),
+        description: t.description.clone(),
+        case_kinds: t.case_kinds.clone(),
+        sections: t
+            .sections
+            .iter()
+            .map(|s| SectionDto {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                items: s
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let mut dto = ItemDto {
+                            id: i.id.clone(),
+                            label: i.label.clone(),
+                            hint: i.hint.clone(),
+                            required: i.required,
+                            kind: i.kind.code().into(),
+                            options: Vec::new(),
+                            min: None,
+                            max: None,
+                            unit: None,
+                            integer: false,
+                            max_len: None,
+                            multiline: false,
+                        };
+                        match &i.kind {
+                            ItemKind::Choice { options } => {
+                                dto.options = options
+                                    .iter()
+                                    .map(|o| OptionDto {
+                                        value: o.value.clone(),
+                                        label: o.label.clone(),
+                                    })
+                                    .collect()
+                            }
+                            ItemKind::Score { options } => {
+                                dto.options = options
+                                    .iter()
+                                    .map(|o| OptionDto {
+                                        value: o.to_string(),
+                                        label: o.to_string(),
+                                    })
+                                    .collect()
+                            }
+                            ItemKind::Number {
+                                min,
+                                max,
+                                unit,
+                                integer,
+                            } => {
+                                dto.min = Some(*min);
+                                dto.max = Some(*max);
+                                dto.unit = unit.clone();
+                                dto.integer = *integer;
+                            }
+                            ItemKind::Text { max_len, multiline } => {
+                                dto.max_len = Some(*max_len);
+                                dto.multiline = *multiline;
+                            }
+                            ItemKind::YesNo | ItemKind::Date => {}
+                        }
+                        dto
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A parsed case id, for front ends that hold ids.
+pub fn parse_case_id(s: &str) -> AppResult<CaseId> {
+    parse(s)
+}

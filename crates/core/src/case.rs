@@ -1,0 +1,782 @@
+//! The automerge schema of a case, and the pure rules for changing it.
+//!
+//! A case is ONE automerge document, mapped with autosurgeon. Visits, answers, notes and photo
+//! references live in maps keyed by id (visit and note UUIDs, template item ids, photo SHA-256),
+//! so concurrent additions from two devices merge instead of colliding; plain fields are
+//! scalars (last writer wins, with the losing value kept as an automerge conflict); only the
+//! free text of a note is an automerge `Text`, so two people editing one note merge character by
+//! character. Photo bytes never enter the document, only their reference.
+//!
+//! Every change goes through a method here that validates it first, so a refused change leaves
+//! the document untouched. Methods take the acting person and the time: this module reads no
+//! clock and does no IO.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile, Text};
+
+use crate::CaseId;
+use crate::status::check_transition;
+use crate::template::{AnswerValue, Template, find_template};
+use crate::{
+    CaseKind, CaseStatus, Date, DomainError, Location, NoteId, PersonId, Role, Timestamp, VisitId,
+};
+
+/// The version of this schema, stored in every case document.
+pub const CASE_SCHEMA: u32 = 1;
+
+/// Limits on what a person can type, in characters. Documented in the README.
+pub mod limits {
+    pub const TITLE: usize = 200;
+    pub const ADDRESS: usize = 300;
+    pub const NOTE: usize = 10_000;
+    pub const CAPTION: usize = 500;
+}
+
+/// Who is acting: the person and the role they hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub person: PersonId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Case {
+    pub schema: u32,
+    pub id: CaseId,
+    pub reference: String,
+    pub kind: CaseKind,
+    pub title: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<u64>,
+    pub location: Option<Location>,
+    pub status: CaseStatus,
+    pub assignee: Option<PersonId>,
+    pub due: Option<Date>,
+    pub created_by: PersonId,
+    pub created_at: Timestamp,
+    /// Visits keyed by their UUID.
+    pub visits: BTreeMap<String, Visit>,
+    /// Notes keyed by their UUID.
+    pub notes: BTreeMap<String, Note>,
+    /// Photo references keyed by the SHA-256 of the photo's bytes (hex).
+    pub photos: BTreeMap<String, PhotoRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Visit {
+    pub id: VisitId,
+    pub template_id: String,
+    pub template_version: u32,
+    pub started_at: Timestamp,
+    pub officer: PersonId,
+    pub location: Option<Location>,
+    /// Answers keyed by the template item's id: two people answering the same question is a
+    /// conflict to resolve, two people answering different questions merges.
+    pub answers: BTreeMap<String, Answer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Answer {
+    pub value: AnswerValue,
+    pub by: PersonId,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Note {
+    pub id: NoteId,
+    pub author: PersonId,
+    pub at: Timestamp,
+    pub body: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct PhotoRef {
+    pub sha256: String,
+    pub bytes: u64,
+    pub mime: String,
+    pub width: u32,
+    pub height: u32,
+    pub taken_at: Option<Timestamp>,
+    pub location: Option<Location>,
+    pub caption: String,
+    pub visit: Option<VisitId>,
+}
+
+/// What a person gives to open a new case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewCase {
+    pub title: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub uprn: Option<String>,
+    pub location: Option<Location>,
+    pub assignee: Option<PersonId>,
+    pub due: Option<Date>,
+}
+
+/// A change to a case's own fields. `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseEdit {
+    pub title: Option<String>,
+    pub address: Option<Option<String>>,
+    pub postcode: Option<Option<String>>,
+    pub uprn: Option<Option<String>>,
+    pub location: Option<Option<Location>>,
+    pub assignee: Option<Option<PersonId>>,
+    pub due: Option<Option<Date>>,
+}
+
+impl CaseEdit {
+    pub fn is_empty(&self) -> bool {
+        *self == CaseEdit::default()
+    }
+
+    /// The names of the fields this edit touches, for the change's history message.
+    pub fn field_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        let mut push = |set: bool, name| {
+            if set {
+                names.push(name)
+            }
+        };
+        push(self.title.is_some(), "title");
+        push(self.address.is_some(), "address");
+        push(self.postcode.is_some(), "postcode");
+        push(self.uprn.is_some(), "UPRN");
+        push(self.location.is_some(), "location");
+        push(self.assignee.is_some(), "assignee");
+        push(self.due.is_some(), "due date");
+        names
+    }
+}
+
+impl Case {
+    /// A new open case. `reference` comes from the device's reference counter.
+    pub fn new(
+        id: CaseId,
+        kind: CaseKind,
+        reference: String,
+        new: NewCase,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Case, DomainError> {
+        let mut case = Case {
+            schema: CASE_SCHEMA,
+            id,
+            reference,
+            kind,
+            title: String::new(),
+            address: None,
+            postcode: None,
+            uprn: None,
+            location: None,
+            status: CaseStatus::Open,
+            assignee: Some(actor.person),
+            due: None,
+            created_by: actor.person,
+            created_at: now,
+            visits: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            photos: BTreeMap::new(),
+        };
+        case.edit(
+            CaseEdit {
+                title: Some(new.title),
+                address: Some(new.address),
+                postcode: Some(new.postcode),
+                uprn: Some(new.uprn),
+                location: Some(new.location),
+                assignee: Some(new.assignee.or(Some(actor.person))),
+                due: Some(new.due),
+            },
+            actor,
+        )?;
+        Ok(case)
+    }
+
+    fn ensure_editable(&self) -> Result<(), DomainError> {
+        if self.status.is_editable() {
+            Ok(())
+        } else {
+            Err(DomainError::CaseLocked {
+                status: self.status.to_string(),
+            })
+        }
+    }
+
+    /// Change the case's own fields. Every field is validated before any is written.
+    pub fn edit(&mut self, edit: CaseEdit, _actor: Actor) -> Result<(), DomainError> {
+        self.ensure_editable()?;
+        let title = edit.title.map(|t| validate_title(&t)).transpose()?;
+        let address = edit
+            .address
+            .map(|a| optional_text(a, "address", limits::ADDRESS))
+            .transpose()?;
+        let postcode = edit
+            .postcode
+            .map(|p| p.as_deref().map(normalise_postcode).transpose())
+            .transpose()?
+            .map(|p| p.filter(|p| !p.is_empty()));
+        let uprn = edit
+            .uprn
+            .map(|u| u.as_deref().map(parse_uprn).transpose())
+            .transpose()?
+            .map(Option::flatten);
+        if let Some(t) = title {
+            self.title = t;
+        }
+        if let Some(a) = address {
+            self.address = a;
+        }
+        if let Some(p) = postcode {
+            self.postcode = p;
+        }
+        if let Some(u) = uprn {
+            self.uprn = u;
+        }
+        if let Some(l) = edit.location {
+            self.location = l;
+        }
+        if let Some(a) = edit.assignee {
+            self.assignee = a;
+        }
+        if let Some(d) = edit.due {
+            self.due = d;
+        }
+        Ok(())
+    }
+
+    /// Move the case along the review state machine.
+    pub fn transition(&mut self, to: CaseStatus, actor: Actor) -> Result<(), DomainError> {
+        check_transition(self.status, to, actor.role)?;
+        self.status = to;
+        Ok(())
+    }
+
+    /// Starting work on an open or returned case moves it to in progress.
+    fn start_work(&mut self, actor: Actor) -> Result<(), DomainError> {
+        self.ensure_editable()?;
+        if matches!(self.status, CaseStatus::Open | CaseStatus::Returned) {
+            self.transition(CaseStatus::InProgress, actor)?;
+        }
+        Ok(())
+    }
+
+    /// Start a visit against a template version; returns the new visit's id.
+    pub fn add_visit(
+        &mut self,
+        template: &Template,
+        location: Option<Location>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<VisitId, DomainError> {
+        self.start_work(actor)?;
+        let id = VisitId::new();
+        self.visits.insert(
+            id.to_string(),
+            Visit {
+                id,
+                template_id: template.id.clone(),
+                template_version: template.version,
+                started_at: now,
+                officer: actor.person,
+                location,
+                answers: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn visit(&self, id: VisitId) -> Result<&Visit, DomainError> {
+        self.visits
+            .get(&id.to_string())
+            .ok_or_else(|| DomainError::UnknownVisit {
+                visit: id.to_string(),
+            })
+    }
+
+    /// Record (or replace) the answer to one question of a visit, validated by its template.
+    pub fn answer(
+        &mut self,
+        visit: VisitId,
+        item: &str,
+        value: AnswerValue,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        let template = self.visit(visit)?.template()?;
+        template.validate_answer(item, &value)?;
+        self.start_work(actor)?;
+        let visit =
+            self.visits
+                .get_mut(&visit.to_string())
+                .ok_or_else(|| DomainError::UnknownVisit {
+                    visit: visit.to_string(),
+                })?;
+        visit.answers.insert(
+            item.to_string(),
+            Answer {
+                value,
+                by: actor.person,
+                at: now,
+            },
+        );
+        Ok(())
+    }
+
+    /// Remove the answer to one question.
+    pub fn clear_answer(
+        &mut self,
+        visit: VisitId,
+        item: &str,
+        actor: Actor,
+    ) -> Result<(), DomainError> {
+        let template = self.visit(visit)?.template()?;
+        if template.item(item).is_none() {
+            return Err(DomainError::UnknownItem {
+                template: template.id.clone(),
+                item: item.to_string(),
+            });
+        }
+        self.start_work(actor)?;
+        if let Some(v) = self.visits.get_mut(&visit.to_string()) {
+            v.answers.remove(item);
+        }
+        Ok(())
+    }
+
+    /// Add a note. Notes may be added at any stage but closed (a leader's review comment, a
+    /// late phone call); returns the note's id.
+    pub fn add_note(
+        &mut self,
+        text: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<NoteId, DomainError> {
+        if self.status == CaseStatus::Closed {
+            return Err(DomainError::CaseLocked {
+                status: self.status.to_string(),
+            });
+        }
+        let body = validate_note(text)?;
+        let id = NoteId::new();
+        self.notes.insert(
+            id.to_string(),
+            Note {
+                id,
+                author: actor.person,
+                at: now,
+                body: Text::with_value(body),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Rewrite a note's text; automerge records it as character edits, so concurrent edits
+    /// to one note merge.
+    pub fn edit_note(
+        &mut self,
+        note: NoteId,
+        text: &str,
+        _actor: Actor,
+    ) -> Result<(), DomainError> {
+        if self.status == CaseStatus::Closed {
+            return Err(DomainError::CaseLocked {
+                status: self.status.to_string(),
+            });
+        }
+        let body = validate_note(text)?;
+        let n = self
+            .notes
+            .get_mut(&note.to_string())
+            .ok_or_else(|| DomainError::UnknownNote {
+                note: note.to_string(),
+            })?;
+        n.body.update(body);
+        Ok(())
+    }
+
+    /// Submit for review: every visit must have all its required answers.
+    pub fn submit(&mut self, actor: Actor) -> Result<(), DomainError> {
+        // Check the move is allowed at all before judging completeness.
+        check_transition(self.status, CaseStatus::Submitted, actor.role)?;
+        if self.visits.is_empty() {
+            return Err(DomainError::NoVisits);
+        }
+        for visit in self.visits.values() {
+            let missing = visit.missing_required()?;
+            if !missing.is_empty() {
+                return Err(DomainError::VisitIncomplete {
+                    visit: visit.id.to_string(),
+                    missing,
+                });
+            }
+        }
+        self.transition(CaseStatus::Submitted, actor)
+    }
+
+    /// All note text, oldest first, for the search index.
+    pub fn notes_text(&self) -> String {
+        let mut notes: Vec<&Note> = self.notes.values().collect();
+        notes.sort_by_key(|n| (n.at, n.id));
+        notes
+            .iter()
+            .map(|n| n.body.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Visit {
+    pub fn template(&self) -> Result<&'static Template, DomainError> {
+        find_template(&self.template_id, self.template_version)
+    }
+
+    /// Labels of the required questions not yet answered.
+    pub fn missing_required(&self) -> Result<Vec<String>, DomainError> {
+        let template = self.template()?;
+        Ok(template
+            .missing_required(|item| self.answers.contains_key(item))
+            .into_iter()
+            .map(|i| i.label.clone())
+            .collect())
+    }
+}
+
+fn too_long(field: &'static str, max: usize, value: &str) -> Result<(), DomainError> {
+    let actual = value.chars().count();
+    if actual > max {
+        Err(DomainError::TooLong { field, max, actual })
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_title(title: &str) -> Result<String, DomainError> {
+    let t = title.trim();
+    if t.is_empty() {
+        return Err(DomainError::EmptyTitle);
+    }
+    too_long("title", limits::TITLE, t)?;
+    Ok(t.to_string())
+}
+
+fn optional_text(
+    value: Option<String>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    let Some(v) = value else { return Ok(None) };
+    let v = v.trim();
+    too_long(field, max, v)?;
+    Ok((!v.is_empty()).then(|| v.to_string()))
+}
+
+fn validate_note(text: &str) -> Result<&str, DomainError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(DomainError::InvalidAnswer {
+            item: "note".into(),
+            label: "Note".into(),
+            reason: "enter the text of the note".into(),
+        });
+    }
+    too_long("note", limits::NOTE, t)?;
+    Ok(t)
+}
+
+/// A UK postcode in its canonical form (upper case, one space before the inward code), e.g.
+/// `sw1a2aa` -> `SW1A 2AA`. Checks the shape (outward code A9, A99, AA9, AA99, A9A or AA9A;
+/// inward code 9AA), not that the postcode exists. An empty string clears the postcode.
+pub fn normalise_postcode(input: &str) -> Result<String, DomainError> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if compact.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = || DomainError::InvalidPostcode {
+        value: input.chars().take(20).collect(),
+    };
+    if !compact.is_ascii() || !(5..=7).contains(&compact.len()) {
+        return Err(bad());
+    }
+    let (outward, inward) = compact.split_at(compact.len() - 3);
+    let ib = inward.as_bytes();
+    let inward_ok =
+        ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic();
+    let shape: String = outward
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_digit() {
+                '9'
+            } else if b.is_ascii_alphabetic() {
+                'A'
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let outward_ok = matches!(
+        shape.as_str(),
+        "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A"
+    );
+    if (inward_ok && outward_ok) || compact == "GIR0AA" {
+        Ok(format!("{outward} {inward}"))
+    } else {
+        Err(bad())
+    }
+}
+
+/// A UPRN: a whole number of 1 to 12 digits, not zero. An empty string clears it.
+pub fn parse_uprn(input: &str) -> Result<Option<u64>, DomainError> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let bad = || DomainError::InvalidUprn {
+        value: t.chars().take(20).collect(),
+    };
+    if t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    match t.parse::<u64>() {
+        Ok(0) | Err(_) => Err(bad()),
+        Ok(n) => Ok(Some(n)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::template::{default_template_for, latest_template};
+
+    fn officer() -> Actor {
+        Actor {
+            person: PersonId::new(),
+            role: Role::Officer,
+        }
+    }
+
+    fn new_case(actor: Actor) -> Case {
+        Case::new(
+            CaseId::new(),
+            CaseKind::FoodHygiene,
+            "FH-2026-1-0001".into(),
+            NewCase {
+                title: "  The Golden Spoon  ".into(),
+                postcode: Some("sw1a2aa".into()),
+                uprn: Some("100023336956".into()),
+                ..NewCase::default()
+            },
+            actor,
+            Timestamp(1),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn new_cases_are_normalised_and_assigned_to_their_creator() {
+        let a = officer();
+        let c = new_case(a);
+        assert_eq!(c.title, "The Golden Spoon");
+        assert_eq!(c.postcode.as_deref(), Some("SW1A 2AA"));
+        assert_eq!(c.uprn, Some(100_023_336_956));
+        assert_eq!(c.assignee, Some(a.person));
+        assert_eq!(c.status, CaseStatus::Open);
+    }
+
+    #[test]
+    fn bad_fields_are_refused_and_nothing_changes() {
+        let a = officer();
+        let mut c = new_case(a);
+        let before = c.clone();
+        let edits = [
+            (
+                CaseEdit {
+                    title: Some("   ".into()),
+                    ..Default::default()
+                },
+                "empty_title",
+            ),
+            (
+                CaseEdit {
+                    title: Some("x".repeat(201)),
+                    ..Default::default()
+                },
+                "too_long",
+            ),
+            (
+                CaseEdit {
+                    title: Some("ok".into()),
+                    postcode: Some(Some("12345".into())),
+                    ..Default::default()
+                },
+                "invalid_postcode",
+            ),
+            (
+                CaseEdit {
+                    title: Some("ok".into()),
+                    uprn: Some(Some("1234567890123".into())),
+                    ..Default::default()
+                },
+                "invalid_uprn",
+            ),
+            (
+                CaseEdit {
+                    uprn: Some(Some("0".into())),
+                    ..Default::default()
+                },
+                "invalid_uprn",
+            ),
+            (
+                CaseEdit {
+                    address: Some(Some("a".repeat(301))),
+                    ..Default::default()
+                },
+                "too_long",
+            ),
+        ];
+        for (edit, code) in edits {
+            assert_eq!(c.edit(edit, a).map_err(|e| e.code()), Err(code));
+            assert_eq!(c, before);
+        }
+    }
+
+    #[test]
+    fn postcodes() {
+        for (input, want) in [
+            ("SW1A 2AA", "SW1A 2AA"),
+            ("m11ae", "M1 1AE"),
+            ("B33 8TH", "B33 8TH"),
+            ("cr2 6xh", "CR2 6XH"),
+            ("DN55 1PT", "DN55 1PT"),
+            ("W1A 0AX", "W1A 0AX"),
+            ("EC1A 1BB", "EC1A 1BB"),
+        ] {
+            assert_eq!(normalise_postcode(input).as_deref(), Ok(want));
+        }
+        for bad in ["1AA 1AA", "SW1A", "SW1A 2A1", "ABCDE 1AA", "S£1 2AA"] {
+            assert!(normalise_postcode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_visit_starts_work_and_answers_are_validated() {
+        let a = officer();
+        let mut c = new_case(a);
+        let t = default_template_for("food_hygiene");
+        let v = c.add_visit(t, None, a, Timestamp(2)).unwrap();
+        assert_eq!(c.status, CaseStatus::InProgress);
+        let hygiene = t.parse_answer("fh.hygiene", "5").unwrap();
+        c.answer(v, "fh.hygiene", hygiene, a, Timestamp(3)).unwrap();
+        let before = c.clone();
+        assert_eq!(
+            c.answer(v, "fh.hygiene", AnswerValue::Score(7), a, Timestamp(4))
+                .map_err(|e| e.code()),
+            Err("invalid_answer")
+        );
+        assert_eq!(
+            c.answer(v, "no.such.item", AnswerValue::YesNo(true), a, Timestamp(4))
+                .map_err(|e| e.code()),
+            Err("unknown_item")
+        );
+        assert_eq!(c, before);
+    }
+
+    #[test]
+    fn submitting_needs_complete_visits_and_only_leaders_approve() {
+        let a = officer();
+        let mut c = new_case(a);
+        assert_eq!(
+            c.clone().submit(a).map_err(|e| e.code()),
+            Err("transition_not_allowed")
+        );
+        let t = latest_template("food-hygiene").unwrap();
+        let v = c.add_visit(t, None, a, Timestamp(2)).unwrap();
+        assert_eq!(
+            c.clone().submit(a).map_err(|e| e.code()),
+            Err("visit_incomplete")
+        );
+        for item in t.missing_required(|_| false) {
+            let value = match &item.kind {
+                crate::template::ItemKind::YesNo => "yes".to_string(),
+                crate::template::ItemKind::Choice { options } => options[0].value.clone(),
+                crate::template::ItemKind::Number { min, .. } => min.to_string(),
+                crate::template::ItemKind::Text { .. } => "fine".to_string(),
+                crate::template::ItemKind::Date => "2026-01-01".to_string(),
+                crate::template::ItemKind::Score { options } => options[0].to_string(),
+            };
+            let value = t.parse_answer(&item.id, &value).unwrap();
+            c.answer(v, &item.id, value, a, Timestamp(3)).unwrap();
+        }
+        c.submit(a).unwrap();
+        assert_eq!(c.status, CaseStatus::Submitted);
+        assert_eq!(
+            c.edit(
+                CaseEdit {
+                    title: Some("late change".into()),
+                    ..Default::default()
+                },
+                a
+            )
+            .map_err(|e| e.code()),
+            Err("case_locked")
+        );
+        assert_eq!(
+            c.transition(CaseStatus::Approved, a).map_err(|e| e.code()),
+            Err("role_may_not_transition")
+        );
+        let leader = Actor {
+            person: PersonId::new(),
+            role: Role::TeamLeader,
+        };
+        c.transition(CaseStatus::Returned, leader).unwrap();
+        c.add_note("Please add the hand-wash basin photo", leader, Timestamp(9))
+            .unwrap();
+        // Returned work goes back to in progress when the officer picks it up.
+        c.answer(v, "fh.hygiene", AnswerValue::Score(0), a, Timestamp(10))
+            .unwrap();
+        assert_eq!(c.status, CaseStatus::InProgress);
+    }
+
+    #[test]
+    fn notes_are_validated() {
+        let a = officer();
+        let mut c = new_case(a);
+        assert_eq!(
+            c.add_note("   ", a, Timestamp(1)).map_err(|e| e.code()),
+            Err("invalid_answer")
+        );
+        assert_eq!(
+            c.add_note(&"n".repeat(10_001), a, Timestamp(1))
+                .map_err(|e| e.code()),
+            Err("too_long")
+        );
+        let n = c
+            .add_note("Rear yard full of waste", a, Timestamp(1))
+            .unwrap();
+        c.edit_note(n, "Rear yard full of commercial waste", a)
+            .unwrap();
+        assert_eq!(c.notes_text(), "Rear yard full of commercial waste");
+    }
+
+    #[test]
+    fn a_case_round_trips_through_automerge() {
+        let a = officer();
+        let mut c = new_case(a);
+        let t = default_template_for("general");
+        c.add_visit(t, None, a, Timestamp(2)).unwrap();
+        c.add_note("hello", a, Timestamp(3)).unwrap();
+        let mut doc = automerge::AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &c).unwrap();
+        let back: Case = autosurgeon::hydrate(&doc).unwrap();
+        assert_eq!(back, c);
+    }
+}

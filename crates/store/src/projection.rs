@@ -1,0 +1,140 @@
+//! Projection rows derived from a case document. Written in the same transaction as the change
+//! that produced them, and rebuildable from the documents alone.
+
+use fieldbook_core::Case;
+use fieldbook_core::template::AnswerValue;
+use rusqlite::{Transaction, params};
+
+use crate::Result;
+
+/// Replace every projection row of one case.
+pub(crate) fn write(
+    tx: &Transaction<'_>,
+    pk: i64,
+    case: &Case,
+    updated_at: i64,
+    fresh: bool,
+) -> Result<()> {
+    if !fresh {
+        delete(tx, pk)?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO cases (pk, case_id, reference, kind, title, address, postcode, uprn, lat, lon,
+             status, assignee, due, created_by, created_at, updated_at, visit_count, note_count, photo_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    )?
+    .execute(params![
+        pk,
+        case.id.to_string(),
+        case.reference,
+        case.kind.code(),
+        case.title,
+        case.address,
+        case.postcode,
+        case.uprn.map(|u| u as i64),
+        case.location.as_ref().map(|l| l.lat),
+        case.location.as_ref().map(|l| l.lon),
+        case.status.code(),
+        case.assignee.map(|a| a.to_string()),
+        case.due.map(|d| d.to_string()),
+        case.created_by.to_string(),
+        case.created_at.millis(),
+        updated_at,
+        case.visits.len() as i64,
+        case.notes.len() as i64,
+        case.photos.len() as i64,
+    ])?;
+    for visit in case.visits.values() {
+        let template = visit.template().ok();
+        let missing = template.map_or(0, |t| {
+            t.missing_required(|i| visit.answers.contains_key(i)).len()
+        });
+        let score =
+            template.and_then(|t| t.score(|i| visit.answers.get(i).map(|a| a.value.clone())));
+        tx.prepare_cached(
+            "INSERT INTO visits (visit_id, case_pk, template_id, template_version, started_at, officer,
+                 answered, missing_required, score_total, rating)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            visit.id.to_string(),
+            pk,
+            visit.template_id,
+            visit.template_version,
+            visit.started_at.millis(),
+            visit.officer.to_string(),
+            visit.answers.len() as i64,
+            missing as i64,
+            score.as_ref().map(|s| s.total),
+            score.as_ref().map(|s| s.rating),
+        ])?;
+        let visit_pk = tx.last_insert_rowid();
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO answers (visit_pk, item_id, value_kind, value_text, value_num) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (item, answer) in &visit.answers {
+            let (text, num) = columns(&answer.value);
+            insert.execute(params![visit_pk, item, answer.value.kind_code(), text, num])?;
+        }
+    }
+    for photo in case.photos.values() {
+        tx.prepare_cached(
+            "INSERT INTO photos (case_pk, sha256, visit_id, mime, bytes, width, height, taken_at, lat, lon, caption)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            pk,
+            photo.sha256,
+            photo.visit.map(|v| v.to_string()),
+            photo.mime,
+            photo.bytes as i64,
+            photo.width,
+            photo.height,
+            photo.taken_at.map(|t| t.millis()),
+            photo.location.as_ref().map(|l| l.lat),
+            photo.location.as_ref().map(|l| l.lon),
+            photo.caption,
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO case_search (rowid, reference, title, address, postcode, uprn, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        pk,
+        case.reference,
+        case.title,
+        case.address.as_deref().unwrap_or(""),
+        case.postcode.as_deref().unwrap_or(""),
+        case.uprn.map(|u| u.to_string()).unwrap_or_default(),
+        case.notes_text(),
+    ])?;
+    Ok(())
+}
+
+/// Remove every projection row of one case.
+pub(crate) fn delete(tx: &Transaction<'_>, pk: i64) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM answers WHERE visit_pk IN (SELECT pk FROM visits WHERE case_pk = ?1)",
+    )?
+    .execute([pk])?;
+    tx.prepare_cached("DELETE FROM visits WHERE case_pk = ?1")?
+        .execute([pk])?;
+    tx.prepare_cached("DELETE FROM photos WHERE case_pk = ?1")?
+        .execute([pk])?;
+    tx.prepare_cached("DELETE FROM case_search WHERE rowid = ?1")?
+        .execute([pk])?;
+    tx.prepare_cached("DELETE FROM cases WHERE pk = ?1")?
+        .execute([pk])?;
+    Ok(())
+}
+
+fn columns(value: &AnswerValue) -> (Option<String>, Option<f64>) {
+    match value {
+        AnswerValue::YesNo(b) => (None, Some(if *b { 1.0 } else { 0.0 })),
+        AnswerValue::Choice(s) | AnswerValue::Text(s) => (Some(s.clone()), None),
+        AnswerValue::Number(n) => (None, Some(*n)),
+        AnswerValue::Date(d) => (Some(d.to_string()), None),
+        AnswerValue::Score(s) => (None, Some(f64::from(*s))),
+    }
+}

@@ -1,0 +1,550 @@
+//! The device store against real SQLCipher files in temporary directories.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use fieldbook_core::template::{AnswerValue, default_template_for};
+use fieldbook_core::{CaseEdit, CaseKind, CaseStatus, Date, NewCase, Role, Timestamp};
+use fieldbook_store::{CaseQuery, CaseSort, DeviceSetup, Store, StoreError};
+
+const PASS: &str = "correct horse battery";
+const T0: i64 = 1_790_000_000_000;
+
+fn setup(name: &str) -> DeviceSetup {
+    DeviceSetup {
+        person_name: name.into(),
+        role: Role::Officer,
+        device_number: 3,
+    }
+}
+
+fn new_store(dir: &Path) -> Store {
+    Store::init(
+        dir,
+        PASS,
+        setup("Alex Officer"),
+        Timestamp(1_790_000_000_000),
+    )
+    .unwrap()
+}
+
+fn case(title: &str, postcode: &str, due: Option<&str>) -> NewCase {
+    NewCase {
+        title: title.into(),
+        address: Some(format!("{title} House, 1 High Street, Anytown")),
+        postcode: Some(postcode.into()),
+        due: due.map(|d| d.parse::<Date>().unwrap()),
+        ..NewCase::default()
+    }
+}
+
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn nothing_readable_reaches_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let c = store
+        .create_case(
+            CaseKind::FoodHygiene,
+            case("Zanzibar Noodle Bar", "ZE1 0AB", None),
+            Timestamp(1_790_000_000_001),
+        )
+        .unwrap();
+    store
+        .change_case(c.id, Timestamp(1_790_000_000_002), |c, a| {
+            c.add_note(
+                "Mouse droppings behind the quokka fridge",
+                a,
+                Timestamp(1_790_000_000_002),
+            )?;
+            Ok("Added a note".into())
+        })
+        .unwrap();
+    drop(store);
+    for (name, bytes) in files_of(dir.path()) {
+        for needle in [
+            "Zanzibar",
+            "quokka",
+            "ZE1 0AB",
+            "Alex Officer",
+            "SQLite format",
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} is readable in {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    store
+        .create_case(
+            CaseKind::General,
+            case("Kept", "M1 1AE", None),
+            Timestamp(1_790_000_000_001),
+        )
+        .unwrap();
+    drop(store);
+    let before = files_of(dir.path());
+    let err = Store::open(dir.path(), "not the passphrase").unwrap_err();
+    assert_eq!(err.code(), "wrong_passphrase");
+    assert_eq!(files_of(dir.path()), before);
+    let store = Store::open(dir.path(), PASS).unwrap();
+    assert_eq!(store.case_count().unwrap(), 1);
+    assert_eq!(store.device().person_name, "Alex Officer");
+}
+
+#[test]
+fn setup_refuses_weak_passphrases_and_existing_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::init(dir.path(), "short", setup("A"), Timestamp(0)).unwrap_err();
+    assert_eq!(err.code(), "weak_passphrase");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing left behind"
+    );
+    new_store(dir.path());
+    let err = Store::init(dir.path(), PASS, setup("B"), Timestamp(0)).unwrap_err();
+    assert_eq!(err.code(), "already_initialised");
+}
+
+#[test]
+fn missing_and_damaged_devices_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    assert_eq!(
+        Store::open(&missing, PASS).unwrap_err().code(),
+        "not_initialised"
+    );
+    std::fs::create_dir(&missing).unwrap();
+    assert_eq!(
+        Store::open(&missing, PASS).unwrap_err().code(),
+        "not_initialised"
+    );
+
+    // A database whose pages were overwritten.
+    let damaged = dir.path().join("damaged");
+    drop(new_store(&damaged));
+    let db = damaged.join(fieldbook_store::DB_FILE);
+    let mut bytes = std::fs::read(&db).unwrap();
+    for b in bytes.iter_mut().take(4096).skip(16) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let err = Store::open(&damaged, PASS).unwrap_err();
+    assert_eq!(err.code(), "corrupt_database", "{err}");
+
+    // A file that is not a database at all.
+    let garbage = dir.path().join("garbage");
+    drop(new_store(&garbage));
+    std::fs::write(
+        garbage.join(fieldbook_store::DB_FILE),
+        b"hello, I am not a database",
+    )
+    .unwrap();
+    assert_eq!(
+        Store::open(&garbage, PASS).unwrap_err().code(),
+        "corrupt_database"
+    );
+
+    // A damaged key file.
+    let badkey = dir.path().join("badkey");
+    drop(new_store(&badkey));
+    std::fs::write(badkey.join(fieldbook_store::KEY_FILE), b"{").unwrap();
+    assert_eq!(
+        Store::open(&badkey, PASS).unwrap_err().code(),
+        "corrupt_database"
+    );
+
+    // A path that is a file, not a directory.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    assert_eq!(Store::open(&file, PASS).unwrap_err().code(), "data_dir");
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_store(dir.path());
+    store
+        .connection()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    drop(store);
+    match Store::open(dir.path(), PASS) {
+        Err(StoreError::DatabaseNewer {
+            found: 99,
+            supported,
+        }) => {
+            assert_eq!(supported, fieldbook_store::migrate::latest())
+        }
+        other => panic!("expected database_newer, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_migration_list_matches_the_directory() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/device");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        assert!(
+            f.starts_with(&format!("{:04}_", i + 1)),
+            "migrations must be numbered 0001_, 0002_...: {f}"
+        );
+    }
+    assert_eq!(files.len() as u32, fieldbook_store::migrate::latest());
+}
+
+#[test]
+fn references_are_minted_in_sequence_per_kind_and_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let t = Timestamp(1_790_000_000_000); // 2026
+    let a = store
+        .create_case(CaseKind::FoodHygiene, case("A", "M1 1AE", None), t)
+        .unwrap();
+    let b = store
+        .create_case(CaseKind::FoodHygiene, case("B", "M1 1AE", None), t)
+        .unwrap();
+    let c = store
+        .create_case(CaseKind::Housing, case("C", "M1 1AE", None), t)
+        .unwrap();
+    let d = store
+        .create_case(
+            CaseKind::FoodHygiene,
+            case("D", "M1 1AE", None),
+            Timestamp(1_830_000_000_000),
+        )
+        .unwrap(); // 2027
+    assert_eq!(
+        [a.reference, b.reference, c.reference, d.reference],
+        [
+            "FH-2026-3-0001",
+            "FH-2026-3-0002",
+            "HS-2026-3-0001",
+            "FH-2027-3-0001"
+        ]
+    );
+    assert_eq!(store.find_case("fh-2026-3-0002").unwrap(), b.id);
+    assert_eq!(store.find_case(&c.id.to_string()).unwrap(), c.id);
+    assert_eq!(
+        store.find_case("FH-2026-3-0099").unwrap_err().code(),
+        "case_not_found"
+    );
+}
+
+#[test]
+fn a_refused_change_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let c = store
+        .create_case(
+            CaseKind::General,
+            case("Steady", "M1 1AE", None),
+            Timestamp(T0 + 10),
+        )
+        .unwrap();
+    let before = (
+        store.projection_snapshot().unwrap(),
+        store.history(c.id).unwrap(),
+        store.outbox().unwrap(),
+    );
+    let err = store
+        .change_case(c.id, Timestamp(T0 + 11), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("   ".into()),
+                    ..Default::default()
+                },
+                a,
+            )?;
+            Ok("Changed title".into())
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "empty_title");
+    let err = store
+        .change_case(c.id, Timestamp(T0 + 12), |c, a| {
+            c.transition(CaseStatus::Approved, a)?;
+            Ok("Approved".into())
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "transition_not_allowed");
+    let after = (
+        store.projection_snapshot().unwrap(),
+        store.history(c.id).unwrap(),
+        store.outbox().unwrap(),
+    );
+    assert_eq!(before, after);
+}
+
+#[test]
+fn lists_filter_sort_page_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let t = Timestamp(1_790_000_000_000);
+    let batch = vec![
+        (
+            CaseKind::FoodHygiene,
+            case("Golden Spoon Cafe", "SW1A 2AA", Some("2026-12-01")),
+        ),
+        (
+            CaseKind::FoodHygiene,
+            case("Silver Fork Diner", "M1 1AE", Some("2026-11-30")),
+        ),
+        (
+            CaseKind::Housing,
+            case("Flat 3 damp complaint", "B33 8TH", None),
+        ),
+        (
+            CaseKind::FlyTipping,
+            case("Mattresses in Back Lane", "CR2 6XH", Some("2026-12-24")),
+        ),
+    ];
+    let created = store.create_cases(batch, t).unwrap();
+    store
+        .change_case(created[2].id, Timestamp(t.0 + 5), |c, a| {
+            c.add_note(
+                "Tenant reports black mould in the bathroom",
+                a,
+                Timestamp(t.0 + 5),
+            )?;
+            Ok("Added a note".into())
+        })
+        .unwrap();
+
+    let all = store
+        .list_cases(&CaseQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all.total, 4);
+    let titles: Vec<_> = all.rows.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Silver Fork Diner",
+            "Golden Spoon Cafe",
+            "Mattresses in Back Lane",
+            "Flat 3 damp complaint"
+        ]
+    );
+
+    let food = store
+        .list_cases(&CaseQuery {
+            kinds: vec![CaseKind::FoodHygiene],
+            sort: CaseSort::Title,
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (food.total, food.rows[0].title.as_str()),
+        (2, "Silver Fork Diner")
+    );
+
+    let due_soon = store
+        .list_cases(&CaseQuery {
+            due_before: Some("2026-12-01".parse().unwrap()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(due_soon.total, 2);
+
+    let search = |text: &str| -> Vec<String> {
+        store
+            .list_cases(&CaseQuery {
+                search: Some(text.into()),
+                sort: CaseSort::Relevance,
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.title)
+            .collect()
+    };
+    assert_eq!(search("golden"), ["Golden Spoon Cafe"]);
+    assert_eq!(
+        search("spo"),
+        ["Golden Spoon Cafe"],
+        "the last word matches as a prefix"
+    );
+    assert_eq!(search("sw1a 2aa"), ["Golden Spoon Cafe"], "postcodes");
+    assert_eq!(search("mould"), ["Flat 3 damp complaint"], "notes");
+    assert_eq!(
+        search(&created[3].reference),
+        ["Mattresses in Back Lane"],
+        "references"
+    );
+    assert!(search("nonexistentword").is_empty());
+    assert!(
+        search("\"unbalanced AND (").is_empty(),
+        "FTS syntax in input is harmless"
+    );
+
+    let mine = store
+        .list_cases(&CaseQuery {
+            assignee: Some(store.device().person_id),
+            statuses: vec![CaseStatus::Open],
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(mine.total, 4);
+}
+
+#[test]
+fn projections_rebuild_identically_from_the_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let t = Timestamp(1_790_000_000_000);
+    let created = store
+        .create_cases(
+            (0..20)
+                .map(|i| {
+                    (
+                        CaseKind::FoodHygiene,
+                        case(&format!("Premises {i}"), "M1 1AE", Some("2027-01-15")),
+                    )
+                })
+                .collect(),
+            t,
+        )
+        .unwrap();
+    for (i, c) in created.iter().enumerate().take(10) {
+        store
+            .change_case(c.id, Timestamp(t.0 + i as i64), |c, a| {
+                let tmpl = default_template_for("food_hygiene");
+                let v = c.add_visit(tmpl, None, a, Timestamp(t.0 + i as i64))?;
+                c.answer(
+                    v,
+                    "fh.hygiene",
+                    AnswerValue::Score(5),
+                    a,
+                    Timestamp(t.0 + i as i64),
+                )?;
+                c.answer(
+                    v,
+                    "fh.structure",
+                    AnswerValue::Score(10),
+                    a,
+                    Timestamp(t.0 + i as i64),
+                )?;
+                c.answer(
+                    v,
+                    "fh.management",
+                    AnswerValue::Score(5),
+                    a,
+                    Timestamp(t.0 + i as i64),
+                )?;
+                c.add_note(&format!("note {i}"), a, Timestamp(t.0 + i as i64))?;
+                Ok("Recorded a visit".into())
+            })
+            .unwrap();
+    }
+    let before = store.projection_snapshot().unwrap();
+    assert!(
+        before
+            .iter()
+            .any(|r| r.starts_with("Text(\"visit\")") && r.ends_with("Integer(20)|Integer(4)")),
+        "FSA rating 4 projected: {before:#?}"
+    );
+    let n = store.rebuild_projections().unwrap();
+    assert_eq!(n, 20);
+    assert_eq!(store.projection_snapshot().unwrap(), before);
+}
+
+#[test]
+fn many_edits_compact_and_keep_their_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let c = store
+        .create_case(
+            CaseKind::General,
+            case("Busy", "M1 1AE", None),
+            Timestamp(T0 + 100),
+        )
+        .unwrap();
+    for i in 0..70 {
+        store
+            .change_case(c.id, Timestamp(T0 + 101 + i), |c, a| {
+                c.edit(
+                    CaseEdit {
+                        title: Some(format!("Busy {i}")),
+                        ..Default::default()
+                    },
+                    a,
+                )?;
+                Ok(format!("Changed title to Busy {i}"))
+            })
+            .unwrap();
+    }
+    let chunks: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM case_chunks", [], |r| r.get(0))
+        .unwrap();
+    assert!(chunks < fieldbook_store::COMPACT_AFTER, "{chunks} chunks");
+    drop(store);
+    let store = Store::open(dir.path(), PASS).unwrap();
+    assert_eq!(store.load_case(c.id).unwrap().title, "Busy 69");
+    let history = store.history(c.id).unwrap();
+    assert_eq!(history.len(), 71);
+    assert_eq!(history[0].message, format!("Created case {}", c.reference));
+    assert_eq!(history[70].message, "Changed title to Busy 69");
+    assert_eq!(history[70].person_name.as_deref(), Some("Alex Officer"));
+    assert_eq!(history[70].at, Timestamp(T0 + 170));
+    assert_eq!(store.outbox().unwrap(), (1, 71));
+}
+
+#[test]
+fn a_change_that_changes_nothing_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let c = store
+        .create_case(
+            CaseKind::General,
+            case("Same", "M1 1AE", None),
+            Timestamp(T0 + 100),
+        )
+        .unwrap();
+    store
+        .change_case(c.id, Timestamp(T0 + 101), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("Same".into()),
+                    ..Default::default()
+                },
+                a,
+            )?;
+            Ok("Changed title".into())
+        })
+        .unwrap();
+    assert_eq!(store.history(c.id).unwrap().len(), 1);
+}

@@ -165,6 +165,11 @@ pub fn device(ctx: &Ctx) -> AppResult<DeviceDto> {
     })
 }
 
+/// Check the whole database file (`PRAGMA integrity_check`): "ok" when sound.
+pub fn integrity_check(ctx: &Ctx) -> AppResult<String> {
+    ctx.with_store(|s| Ok(s.integrity_check()?))
+}
+
 // ---------------------------------------------------------------- cases
 
 fn new_case_from(args: NewCaseArgs, now: Timestamp) -> AppResult<(CaseKind, NewCase)> {

@@ -45,7 +45,11 @@ enum Command {
         device_number: u32,
     },
     /// Show this device: who uses it, how many cases it holds, what waits to sync.
-    Device,
+    Device {
+        /// Also check the whole database file for damage (slow on big devices).
+        #[arg(long)]
+        check: bool,
+    },
     /// Cases: create, list, show, edit, submit, review, history.
     #[command(subcommand)]
     Case(CaseCommand),
@@ -307,9 +311,20 @@ fn run(cli: Cli) -> Result<(), AppError> {
             )?;
             out(json, &d, print::device);
         }
-        Command::Device => {
+        Command::Device { check } => {
             let ctx = unlocked(&data)?;
-            out(json, &app::device(&ctx)?, print::device);
+            let device = app::device(&ctx)?;
+            if !check {
+                out(json, &device, print::device);
+                return Ok(());
+            }
+            let integrity = app::integrity_check(&ctx)?;
+            let mut value = serde_json::to_value(&device).unwrap_or_default();
+            value["integrity"] = serde_json::Value::String(integrity.clone());
+            out(json, &value, |_| format!("{}\nIntegrity: {integrity}", print::device(&device)));
+            if integrity != "ok" {
+                return Err(AppError::Store(app::StoreError::Corrupt { detail: integrity }));
+            }
         }
         Command::Case(c) => {
             let ctx = unlocked(&data)?;

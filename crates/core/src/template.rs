@@ -25,6 +25,8 @@ pub const TEMPLATE_SCHEMA: u32 = 1;
 pub const GENERAL_VISIT: &str = "general-visit";
 /// Id of the built-in food hygiene inspection template.
 pub const FOOD_HYGIENE: &str = "food-hygiene";
+/// Id of the built-in housing hazard survey: a screening of the 29 HHSRS hazards.
+pub const HHSRS_SURVEY: &str = "hhsrs-survey";
 
 /// Scores allowed for "hygienic food handling" in the FSA Food Hygiene Rating Scheme Brand
 /// Standard (lower is better).
@@ -43,6 +45,14 @@ pub const MAX_ID_LEN: usize = 64;
 
 const GENERAL_VISIT_V1_JSON: &str = include_str!("../templates/general-visit.v1.json");
 const FOOD_HYGIENE_V1_JSON: &str = include_str!("../templates/food-hygiene.v1.json");
+const HHSRS_SURVEY_V1_JSON: &str = include_str!("../templates/hhsrs-survey.v1.json");
+
+/// Every shipped template's JSON, in the order [`builtin_templates`] lists them.
+const BUILTIN_JSON: [&str; 3] = [
+    GENERAL_VISIT_V1_JSON,
+    FOOD_HYGIENE_V1_JSON,
+    HHSRS_SURVEY_V1_JSON,
+];
 
 /// An inspection template: sections of questions ("items"), and optionally a scoring rule.
 ///
@@ -951,7 +961,7 @@ pub fn fsa_rating(hygiene: u32, structure: u32, management: u32) -> Result<u8, D
 pub fn builtin_templates() -> &'static [Template] {
     static BUILTIN: OnceLock<Vec<Template>> = OnceLock::new();
     BUILTIN.get_or_init(|| {
-        [GENERAL_VISIT_V1_JSON, FOOD_HYGIENE_V1_JSON]
+        BUILTIN_JSON
             .iter()
             .map(|json| {
                 Template::from_json(json)
@@ -986,8 +996,8 @@ pub fn latest_template(id: &str) -> Result<&'static Template, DomainError> {
 }
 
 /// The template a new visit on a case of this kind starts with: the newest built-in template
-/// made for the kind (`food_hygiene` gets the food hygiene inspection), otherwise the newest
-/// general visit.
+/// made for the kind (`food_hygiene` gets the food hygiene inspection, `housing` the HHSRS
+/// housing hazard survey), otherwise the newest general visit.
 pub fn default_template_for(kind_code: &str) -> &'static Template {
     builtin_templates()
         .iter()
@@ -1108,11 +1118,13 @@ mod tests {
 
     #[test]
     fn shipped_templates_load() {
-        for json in [GENERAL_VISIT_V1_JSON, FOOD_HYGIENE_V1_JSON] {
+        for json in BUILTIN_JSON {
             Template::from_json(json).expect("shipped template is valid");
         }
         let all = builtin_templates();
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), BUILTIN_JSON.len());
+        let ids: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, [GENERAL_VISIT, FOOD_HYGIENE, HHSRS_SURVEY]);
         let mut keys: Vec<_> = all.iter().map(|t| (t.id.as_str(), t.version)).collect();
         keys.sort();
         keys.dedup();
@@ -1194,6 +1206,273 @@ mod tests {
         );
     }
 
+    /// The 29 HHSRS hazards by group, named exactly as in DOMAIN.md ("Housing (HHSRS, ...)").
+    const HHSRS_HAZARDS: [(&str, &[&str]); 4] = [
+        (
+            "Physiological",
+            &[
+                "damp and mould",
+                "excess cold",
+                "excess heat",
+                "asbestos and MMF",
+                "biocides",
+                "carbon monoxide and fuel combustion products",
+                "lead",
+                "radiation",
+                "uncombusted fuel gas",
+                "volatile organic compounds",
+            ],
+        ),
+        (
+            "Psychological",
+            &[
+                "crowding and space",
+                "entry by intruders",
+                "lighting",
+                "noise",
+            ],
+        ),
+        (
+            "Infection",
+            &[
+                "domestic hygiene, pests and refuse",
+                "food safety",
+                "personal hygiene, sanitation and drainage",
+                "water supply",
+            ],
+        ),
+        (
+            "Safety",
+            &[
+                "falls associated with baths",
+                "falls on the level",
+                "falls on stairs",
+                "falls between levels",
+                "electrical hazards",
+                "fire",
+                "flames and hot surfaces",
+                "collision and entrapment",
+                "explosions",
+                "position and operability of amenities",
+                "structural collapse and falling elements",
+            ],
+        ),
+    ];
+
+    /// The HHSRS survey's hazard sections: all but the first ("The dwelling") and the last
+    /// ("Outcome").
+    fn hhsrs_hazard_sections(t: &Template) -> &[Section] {
+        &t.sections[1..t.sections.len() - 1]
+    }
+
+    fn hhsrs_hazard_items(t: &Template) -> Vec<&Item> {
+        hhsrs_hazard_sections(t)
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .collect()
+    }
+
+    /// "damp and mould" -> "Damp and mould": DOMAIN.md's name as a label.
+    fn sentence_case(name: &str) -> String {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn hhsrs_survey_template_shape() {
+        let t = find_template(HHSRS_SURVEY, 1).expect("hhsrs survey v1");
+        assert_eq!(t.title, "Housing hazard survey (HHSRS)");
+        assert!(
+            t.description
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty())
+        );
+        assert_eq!(t.case_kinds, ["housing"]);
+        assert!(t.applies_to("housing"));
+        assert!(!t.applies_to("food_hygiene"));
+        assert!(t.scoring.is_none());
+        assert_eq!(t.score(|_| Some(AnswerValue::Score(0))), None);
+        let section_titles: Vec<&str> = t.sections.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(
+            section_titles,
+            [
+                "The dwelling",
+                "Physiological hazards",
+                "Psychological hazards",
+                "Infection hazards",
+                "Safety hazards",
+                "Outcome"
+            ]
+        );
+        assert_eq!(t.items().count(), 4 + 29 + 2);
+        assert!(t.items().all(|i| i.id.starts_with("hhsrs.")), "one prefix");
+        assert_eq!(
+            t.item("hhsrs.occupants").map(|i| &i.kind),
+            Some(&ItemKind::Number {
+                min: 0.0,
+                max: 50.0,
+                unit: Some("people".into()),
+                integer: true
+            })
+        );
+        assert_eq!(
+            t.item("hhsrs.summary").map(|i| &i.kind),
+            Some(&ItemKind::Text {
+                max_len: 5000,
+                multiline: true
+            })
+        );
+        assert!(
+            t.item("hhsrs.vulnerable_occupant")
+                .and_then(|i| i.hint.as_deref())
+                .is_some_and(|h| h.contains("age group")),
+            "the vulnerable occupant question explains the HHSRS age groups"
+        );
+        let values = |id: &str| match t.item(id).map(|i| &i.kind) {
+            Some(ItemKind::Choice { options }) => {
+                options.iter().map(|o| o.value.as_str()).collect::<Vec<_>>()
+            }
+            other => panic!("{id} should be a choice, is {other:?}"),
+        };
+        assert_eq!(
+            values("hhsrs.dwelling_type"),
+            ["house", "flat", "hmo", "bedsit", "other"]
+        );
+        assert_eq!(
+            values("hhsrs.further_action"),
+            [
+                "none",
+                "informal_action",
+                "improvement_notice",
+                "hazard_awareness_notice",
+                "prohibition_order",
+                "emergency_remedial_action"
+            ]
+        );
+    }
+
+    #[test]
+    fn hhsrs_survey_lists_the_29_hazards_by_group() {
+        let t = find_template(HHSRS_SURVEY, 1).expect("hhsrs survey v1");
+        let hazards = hhsrs_hazard_items(t);
+        assert_eq!(hazards.len(), 29);
+        let sections = hhsrs_hazard_sections(t);
+        assert_eq!(sections.len(), HHSRS_HAZARDS.len());
+        for (section, (group, names)) in sections.iter().zip(HHSRS_HAZARDS) {
+            assert_eq!(section.title, format!("{group} hazards"));
+            let labels: Vec<&str> = section.items.iter().map(|i| i.label.as_str()).collect();
+            let expected: Vec<String> = names.iter().map(|n| sentence_case(n)).collect();
+            assert_eq!(labels, expected, "{group}");
+        }
+        let screening = [
+            ("none", "No hazard found"),
+            ("minor", "Hazard present, not significant"),
+            ("significant", "Significant hazard: score it"),
+        ];
+        for item in &hazards {
+            assert!(item.required, "{} is required", item.id);
+            assert!(item.id.starts_with("hhsrs."), "{}", item.id);
+            assert!(item.hint.is_some(), "{} has a hint", item.id);
+            let ItemKind::Choice { options } = &item.kind else {
+                panic!("{} should be a choice", item.id);
+            };
+            let got: Vec<(&str, &str)> = options
+                .iter()
+                .map(|o| (o.value.as_str(), o.label.as_str()))
+                .collect();
+            assert_eq!(got, screening, "{}", item.id);
+        }
+        for id in ["hhsrs.damp_mould", "hhsrs.excess_cold", "hhsrs.fire"] {
+            assert!(hazards.iter().any(|i| i.id == id), "{id}");
+        }
+    }
+
+    #[test]
+    fn hhsrs_survey_required_items_for_an_empty_visit() {
+        let t = default_template_for("housing");
+        assert_eq!(t.id, HHSRS_SURVEY);
+        let missing: Vec<&str> = t
+            .missing_required(|_| false)
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect();
+        let mut expected = vec!["hhsrs.dwelling_type", "hhsrs.occupied"];
+        expected.extend(hhsrs_hazard_items(t).iter().map(|i| i.id.as_str()));
+        expected.extend(["hhsrs.summary", "hhsrs.further_action"]);
+        assert_eq!(missing, expected);
+        assert_eq!(missing.len(), 33);
+        for optional in ["hhsrs.occupants", "hhsrs.vulnerable_occupant"] {
+            assert!(!missing.contains(&optional), "{optional} is optional");
+        }
+        assert!(t.missing_required(|_| true).is_empty());
+    }
+
+    #[test]
+    fn hhsrs_survey_parses_hazard_answers() {
+        let t = find_template(HHSRS_SURVEY, 1).expect("hhsrs survey v1");
+        for item in hhsrs_hazard_items(t) {
+            let id = item.id.as_str();
+            for (input, value) in [
+                ("significant", "significant"),
+                (" SIGNIFICANT ", "significant"),
+                ("Significant hazard: score it", "significant"),
+                ("significant HAZARD: SCORE IT", "significant"),
+                ("none", "none"),
+                ("no hazard found", "none"),
+                ("Minor", "minor"),
+                ("HAZARD PRESENT, NOT SIGNIFICANT", "minor"),
+            ] {
+                assert_eq!(
+                    t.parse_answer(id, input),
+                    Ok(AnswerValue::Choice(value.into())),
+                    "{id}: {input:?}"
+                );
+            }
+            bad_answer(
+                t.parse_answer(id, "serious"),
+                id,
+                "'serious' is not an option",
+            );
+        }
+        assert_eq!(
+            t.display_answer(
+                "hhsrs.damp_mould",
+                &AnswerValue::Choice("significant".into())
+            ),
+            "Significant hazard: score it"
+        );
+        assert_eq!(
+            t.parse_answer("hhsrs.dwelling_type", "house in multiple occupation (hmo)"),
+            Ok(AnswerValue::Choice("hmo".into()))
+        );
+        assert_eq!(
+            t.parse_answer("hhsrs.further_action", "Improvement notice"),
+            Ok(AnswerValue::Choice("improvement_notice".into()))
+        );
+        assert_eq!(
+            t.parse_answer("hhsrs.occupants", "3"),
+            Ok(AnswerValue::Number(3.0))
+        );
+        bad_answer(
+            t.parse_answer("hhsrs.occupants", "51"),
+            "hhsrs.occupants",
+            "a whole number from 0 to 50 people",
+        );
+        bad_answer(
+            t.parse_answer("hhsrs.occupants", "2.5"),
+            "hhsrs.occupants",
+            "not a whole number",
+        );
+        bad_answer(
+            t.parse_answer("hhsrs.summary", &"x".repeat(5001)),
+            "hhsrs.summary",
+            "5000 characters or fewer",
+        );
+    }
+
     #[test]
     fn template_lookup() {
         assert_eq!(latest_template(FOOD_HYGIENE).map(|t| t.version), Ok(1));
@@ -1212,8 +1491,10 @@ mod tests {
             })
         );
         assert_eq!(default_template_for("food_hygiene").id, FOOD_HYGIENE);
+        assert_eq!(latest_template(HHSRS_SURVEY).map(|t| t.version), Ok(1));
+        let housing = default_template_for("housing");
+        assert_eq!((housing.id.as_str(), housing.version), (HHSRS_SURVEY, 1));
         for kind in [
-            "housing",
             "highways",
             "fly_tipping",
             "enforcement",

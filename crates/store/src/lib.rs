@@ -275,13 +275,28 @@ impl Store {
         batch: Vec<(CaseKind, NewCase)>,
         now: Timestamp,
     ) -> Result<Vec<Case>> {
+        self.create_cases_with(batch, now, |_, _, _| Ok(()))
+    }
+
+    /// Like [`Store::create_cases`], and `fill` completes each new case (visits, answers, notes
+    /// carried over from another system) before it is first saved, so each case is created as
+    /// one change. All or nothing.
+    pub fn create_cases_with<F>(
+        &mut self,
+        batch: Vec<(CaseKind, NewCase)>,
+        now: Timestamp,
+        mut fill: F,
+    ) -> Result<Vec<Case>>
+    where
+        F: FnMut(usize, &mut Case, Actor) -> std::result::Result<(), fieldbook_core::DomainError>,
+    {
         let device = self.device.clone();
         let actor_id = device.automerge_actor();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut created = Vec::with_capacity(batch.len());
-        for (kind, new) in batch {
+        for (i, (kind, new)) in batch.into_iter().enumerate() {
             let sequence: u32 = tx
                 .prepare_cached(
                     "INSERT INTO reference_counters (prefix, year, last) VALUES (?1, ?2, 1)
@@ -290,7 +305,7 @@ impl Store {
                 )?
                 .query_row(params![kind.prefix(), now.year()], |r| r.get(0))?;
             let reference = CaseReference::new(kind, now.year(), device.device_number, sequence)?;
-            let case = Case::new(
+            let mut case = Case::new(
                 CaseId::new(),
                 kind,
                 reference.to_string(),
@@ -298,6 +313,7 @@ impl Store {
                 device.actor(),
                 now,
             )?;
+            fill(i, &mut case, device.actor())?;
             let mut doc = docs::new_doc(&actor_id);
             autosurgeon::reconcile(&mut doc, &case)?;
             doc.commit_with(

@@ -779,4 +779,75 @@ mod tests {
         let back: Case = autosurgeon::hydrate(&doc).unwrap();
         assert_eq!(back, c);
     }
+
+    #[test]
+    fn concurrent_additions_merge_and_same_field_edits_conflict() {
+        use automerge::{ActorId, AutoCommit, ReadDoc};
+        let a = officer();
+        let b = officer();
+        let base = new_case(a);
+        let mut doc_a = AutoCommit::new().with_actor(ActorId::from(&[1u8; 16][..]));
+        autosurgeon::reconcile(&mut doc_a, &base).unwrap();
+        doc_a.commit();
+        let mut doc_b = doc_a.fork().with_actor(ActorId::from(&[2u8; 16][..]));
+
+        // Two devices, offline: each starts a visit and adds a note; both change the title.
+        let t = default_template_for("general");
+        let mut case_a: Case = autosurgeon::hydrate(&doc_a).unwrap();
+        case_a.add_visit(t, None, a, Timestamp(10)).unwrap();
+        case_a.add_note("from A", a, Timestamp(10)).unwrap();
+        case_a
+            .edit(
+                CaseEdit {
+                    title: Some("Title by A".into()),
+                    ..Default::default()
+                },
+                a,
+            )
+            .unwrap();
+        autosurgeon::reconcile(&mut doc_a, &case_a).unwrap();
+        doc_a.commit();
+
+        let mut case_b: Case = autosurgeon::hydrate(&doc_b).unwrap();
+        case_b.add_visit(t, None, b, Timestamp(11)).unwrap();
+        case_b.add_note("from B", b, Timestamp(11)).unwrap();
+        case_b
+            .edit(
+                CaseEdit {
+                    title: Some("Title by B".into()),
+                    postcode: Some(Some("M1 1AE".into())),
+                    ..Default::default()
+                },
+                b,
+            )
+            .unwrap();
+        autosurgeon::reconcile(&mut doc_b, &case_b).unwrap();
+        doc_b.commit();
+
+        doc_a.merge(&mut doc_b).unwrap();
+        doc_b.merge(&mut doc_a).unwrap();
+        let merged_a: Case = autosurgeon::hydrate(&doc_a).unwrap();
+        let merged_b: Case = autosurgeon::hydrate(&doc_b).unwrap();
+        assert_eq!(merged_a, merged_b, "both devices converge");
+        assert_eq!(merged_a.visits.len(), 2, "both visits kept");
+        assert_eq!(merged_a.notes.len(), 2, "both notes kept");
+        assert_eq!(
+            merged_a.postcode.as_deref(),
+            Some("M1 1AE"),
+            "different fields merge"
+        );
+        // The same field edited twice: one value wins for now, and both are kept as a conflict.
+        let titles: Vec<String> = doc_a
+            .get_all(automerge::ROOT, "title")
+            .unwrap()
+            .into_iter()
+            .map(|(v, _)| v.into_string().unwrap())
+            .collect();
+        assert_eq!(titles.len(), 2, "{titles:?}");
+        assert!(
+            titles.contains(&"Title by A".to_string())
+                && titles.contains(&"Title by B".to_string())
+        );
+        assert!(titles.contains(&merged_a.title));
+    }
 }

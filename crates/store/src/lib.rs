@@ -252,6 +252,12 @@ impl Store {
         })
     }
 
+    /// How long a write waits for another process's write to finish before failing with
+    /// [`StoreError::Busy`] (5 s by default).
+    pub fn set_busy_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        Ok(self.conn.busy_timeout(timeout)?)
+    }
+
     pub fn device(&self) -> &DeviceInfo {
         &self.device
     }

@@ -548,3 +548,50 @@ fn a_change_that_changes_nothing_records_nothing() {
         .unwrap();
     assert_eq!(store.history(c.id).unwrap().len(), 1);
 }
+
+#[test]
+fn a_device_busy_in_another_process_says_so_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let c = store
+        .create_case(
+            CaseKind::General,
+            case("Shared", "M1 1AE", None),
+            Timestamp(T0),
+        )
+        .unwrap();
+    // Another program (here: a second connection) holds the write lock.
+    let other = Store::open(dir.path(), PASS).unwrap();
+    other.connection().execute_batch("BEGIN IMMEDIATE").unwrap();
+    store
+        .set_busy_timeout(std::time::Duration::from_millis(200))
+        .unwrap();
+    let err = store
+        .change_case(c.id, Timestamp(T0 + 1), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("Mine".into()),
+                    ..Default::default()
+                },
+                a,
+            )?;
+            Ok("Changed title".into())
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "busy", "{err}");
+    other.connection().execute_batch("ROLLBACK").unwrap();
+    let saved = store
+        .change_case(c.id, Timestamp(T0 + 2), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("Mine".into()),
+                    ..Default::default()
+                },
+                a,
+            )?;
+            Ok("Changed title".into())
+        })
+        .unwrap();
+    assert_eq!(saved.title, "Mine");
+    assert_eq!(store.history(c.id).unwrap().len(), 2);
+}

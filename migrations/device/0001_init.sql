@@ -50,6 +50,8 @@ CREATE TABLE cases (
     pk          INTEGER PRIMARY KEY REFERENCES case_docs (pk),
     case_id     TEXT    NOT NULL UNIQUE,
     reference   TEXT    NOT NULL UNIQUE,
+    -- The reference with its numbers zero-padded, so references sort in number order.
+    ref_sort    TEXT    NOT NULL,
     kind        TEXT    NOT NULL,
     title       TEXT    NOT NULL,
     address     TEXT,

@@ -4,14 +4,20 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use fieldbook_app::{self as app, AddVisitArgs, AnswerArgs, Ctx, EditCaseArgs, InitArgs, ListArgs, NewCaseArgs, NoteArgs, TransitionArgs};
+use fieldbook_app::{
+    self as app, AddVisitArgs, AnswerArgs, Ctx, EditCaseArgs, InitArgs, ListArgs, NewCaseArgs,
+    NoteArgs, TransitionArgs,
+};
 use fieldbook_core::Timestamp;
 
 /// A clock that moves one second per reading, from 2026-09-21.
 fn clock() -> (app::Clock, Arc<AtomicI64>) {
     let t = Arc::new(AtomicI64::new(1_790_000_000_000));
     let c = t.clone();
-    (Box::new(move || Timestamp(c.fetch_add(1000, Ordering::SeqCst))), t)
+    (
+        Box::new(move || Timestamp(c.fetch_add(1000, Ordering::SeqCst))),
+        t,
+    )
 }
 
 fn device(dir: &std::path::Path, role: &str) -> Ctx {
@@ -19,14 +25,24 @@ fn device(dir: &std::path::Path, role: &str) -> Ctx {
     let ctx = Ctx::with_clock(dir, clock);
     app::init_device(
         &ctx,
-        InitArgs { passphrase: "a long passphrase".into(), person_name: "Jo Inspector".into(), role: role.into(), device_number: 12 },
+        InitArgs {
+            passphrase: "a long passphrase".into(),
+            person_name: "Jo Inspector".into(),
+            role: role.into(),
+            device_number: 12,
+        },
     )
     .unwrap();
     ctx
 }
 
 fn new_case(kind: &str, title: &str) -> NewCaseArgs {
-    NewCaseArgs { kind: kind.into(), title: title.into(), postcode: Some("m1 1ae".into()), ..Default::default() }
+    NewCaseArgs {
+        kind: kind.into(),
+        title: title.into(),
+        postcode: Some("m1 1ae".into()),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -34,11 +50,22 @@ fn a_locked_device_refuses_everything_until_unlocked() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = device(dir.path(), "officer");
     app::lock(&ctx);
-    assert_eq!(app::list_cases(&ctx, ListArgs::default()).unwrap_err().code(), "locked");
-    assert_eq!(app::unlock(&ctx, "nope nope nope").unwrap_err().code(), "wrong_passphrase");
+    assert_eq!(
+        app::list_cases(&ctx, ListArgs::default())
+            .unwrap_err()
+            .code(),
+        "locked"
+    );
+    assert_eq!(
+        app::unlock(&ctx, "nope nope nope").unwrap_err().code(),
+        "wrong_passphrase"
+    );
     assert!(!ctx.is_unlocked());
     let d = app::unlock(&ctx, "a long passphrase").unwrap();
-    assert_eq!((d.person_name.as_str(), d.role.as_str(), d.device_number), ("Jo Inspector", "officer", 12));
+    assert_eq!(
+        (d.person_name.as_str(), d.role.as_str(), d.device_number),
+        ("Jo Inspector", "officer", 12)
+    );
 }
 
 #[test]
@@ -48,7 +75,14 @@ fn the_officer_loop_create_visit_answer_submit() {
     let c = app::create_case(&ctx, new_case("food_hygiene", "Harbour Fish Bar")).unwrap();
     assert!(c.reference.starts_with("FH-2026-12-"), "{}", c.reference);
     assert_eq!(c.postcode.as_deref(), Some("M1 1AE"));
-    let c = app::add_visit(&ctx, AddVisitArgs { case: c.reference.clone(), ..Default::default() }).unwrap();
+    let c = app::add_visit(
+        &ctx,
+        AddVisitArgs {
+            case: c.reference.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(c.status, "in_progress");
     let visit = c.visits[0].id.clone();
     assert_eq!(c.visits[0].template_id, "food-hygiene");
@@ -58,12 +92,28 @@ fn the_officer_loop_create_visit_answer_submit() {
     assert!(err.to_string().contains("score"), "{err}");
 
     let answer = |item: &str, value: &str| {
-        app::answer(&ctx, AnswerArgs { case: c.reference.clone(), visit: visit.clone(), item: item.into(), value: value.into() })
+        app::answer(
+            &ctx,
+            AnswerArgs {
+                case: c.reference.clone(),
+                visit: visit.clone(),
+                item: item.into(),
+                value: value.into(),
+            },
+        )
     };
-    assert_eq!(answer("fh.hygiene", "7").unwrap_err().code(), "invalid_answer");
+    assert_eq!(
+        answer("fh.hygiene", "7").unwrap_err().code(),
+        "invalid_answer"
+    );
     let templates = app::templates();
     let fh = templates.iter().find(|t| t.id == "food-hygiene").unwrap();
-    for item in fh.sections.iter().flat_map(|s| &s.items).filter(|i| i.required) {
+    for item in fh
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter(|i| i.required)
+    {
         let value = match item.kind.as_str() {
             "yes_no" => "no".to_string(),
             "choice" | "score" => item.options[0].value.clone(),
@@ -75,28 +125,71 @@ fn the_officer_loop_create_visit_answer_submit() {
     }
     let c = app::open_case(&ctx, &c.reference.to_lowercase()).unwrap();
     assert_eq!(c.visits[0].missing_required, Vec::<String>::new());
-    assert_eq!(c.visits[0].score.as_ref().map(|s| (s.total, s.rating)), Some((0, 5)));
+    assert_eq!(
+        c.visits[0].score.as_ref().map(|s| (s.total, s.rating)),
+        Some((0, 5))
+    );
     // Clearing an answer is an ordinary change, and brings the requirement back.
     answer("fh.hygiene", "").unwrap();
-    assert_eq!(app::submit(&ctx, &c.reference).unwrap_err().code(), "visit_incomplete");
+    assert_eq!(
+        app::submit(&ctx, &c.reference).unwrap_err().code(),
+        "visit_incomplete"
+    );
     answer("fh.hygiene", "5").unwrap();
 
-    app::add_note(&ctx, NoteArgs { case: c.reference.clone(), text: "Advised on probe thermometer use".into() }).unwrap();
+    app::add_note(
+        &ctx,
+        NoteArgs {
+            case: c.reference.clone(),
+            text: "Advised on probe thermometer use".into(),
+        },
+    )
+    .unwrap();
     let c = app::submit(&ctx, &c.reference).unwrap();
     assert_eq!(c.status, "submitted");
     assert!(!c.editable);
-    assert_eq!(c.allowed_transitions, Vec::<String>::new(), "an officer cannot approve");
-    let err = app::transition(&ctx, TransitionArgs { case: c.reference.clone(), to: "approved".into(), comment: None }).unwrap_err();
+    assert_eq!(
+        c.allowed_transitions,
+        Vec::<String>::new(),
+        "an officer cannot approve"
+    );
+    let err = app::transition(
+        &ctx,
+        TransitionArgs {
+            case: c.reference.clone(),
+            to: "approved".into(),
+            comment: None,
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "role_may_not_transition");
-    let err = app::edit_case(&ctx, EditCaseArgs { case: c.reference.clone(), title: Some("x".into()), ..Default::default() }).unwrap_err();
+    let err = app::edit_case(
+        &ctx,
+        EditCaseArgs {
+            case: c.reference.clone(),
+            title: Some("x".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "case_locked");
 
     let history = app::history(&ctx, &c.reference).unwrap();
     let messages: Vec<_> = history.iter().map(|h| h.message.as_str()).collect();
-    assert_eq!(messages.first(), Some(&format!("Created case {}", c.reference).as_str()));
+    assert_eq!(
+        messages.first(),
+        Some(&format!("Created case {}", c.reference).as_str())
+    );
     assert_eq!(messages.last(), Some(&"Submitted for review"));
-    assert!(messages.contains(&"Answered \"Hygienic food handling score\": 5"), "{messages:?}");
-    assert!(history.iter().all(|h| h.person.as_ref().and_then(|p| p.name.as_deref()) == Some("Jo Inspector")));
+    assert!(
+        messages.contains(&"Answered \"Hygienic food handling score\": 5"),
+        "{messages:?}"
+    );
+    assert!(
+        history
+            .iter()
+            .all(|h| h.person.as_ref().and_then(|p| p.name.as_deref()) == Some("Jo Inspector"))
+    );
     assert!(history.windows(2).all(|w| w[0].at <= w[1].at));
 
     let d = app::device(&ctx).unwrap();
@@ -109,25 +202,57 @@ fn a_team_leader_approves_or_returns_with_a_comment() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = device(dir.path(), "team_leader");
     let c = app::create_case(&ctx, new_case("general", "Noise complaint, 4 Mill Road")).unwrap();
-    let c = app::add_visit(&ctx, AddVisitArgs { case: c.id.clone(), template: Some("general-visit".into()), ..Default::default() }).unwrap();
+    let c = app::add_visit(
+        &ctx,
+        AddVisitArgs {
+            case: c.id.clone(),
+            template: Some("general-visit".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let visit = c.visits[0].id.clone();
-    let general = app::templates().into_iter().find(|t| t.id == "general-visit").unwrap();
-    for item in general.sections.iter().flat_map(|s| s.items.clone()).filter(|i| i.required) {
+    let general = app::templates()
+        .into_iter()
+        .find(|t| t.id == "general-visit")
+        .unwrap();
+    for item in general
+        .sections
+        .iter()
+        .flat_map(|s| s.items.clone())
+        .filter(|i| i.required)
+    {
         let value = match item.kind.as_str() {
             "yes_no" => "yes".to_string(),
             "choice" => item.options[0].label.clone(),
             _ => "Music audible from the street at 23:40".to_string(),
         };
-        app::answer(&ctx, AnswerArgs { case: c.id.clone(), visit: visit.clone(), item: item.id.clone(), value }).unwrap();
+        app::answer(
+            &ctx,
+            AnswerArgs {
+                case: c.id.clone(),
+                visit: visit.clone(),
+                item: item.id.clone(),
+                value,
+            },
+        )
+        .unwrap();
     }
     app::submit(&ctx, &c.id).unwrap();
     let returned = app::transition(
         &ctx,
-        TransitionArgs { case: c.id.clone(), to: "returned".into(), comment: Some("Add the decibel reading".into()) },
+        TransitionArgs {
+            case: c.id.clone(),
+            to: "returned".into(),
+            comment: Some("Add the decibel reading".into()),
+        },
     )
     .unwrap();
     assert_eq!(returned.status, "returned");
-    assert_eq!(returned.notes.last().map(|n| n.text.as_str()), Some("Add the decibel reading"));
+    assert_eq!(
+        returned.notes.last().map(|n| n.text.as_str()),
+        Some("Add the decibel reading")
+    );
     assert!(returned.editable);
 }
 
@@ -136,49 +261,209 @@ fn bad_input_is_refused_with_a_code_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = device(dir.path(), "officer");
     let c = app::create_case(&ctx, new_case("highways", "Pothole, Station Road")).unwrap();
-    let before = (app::open_case(&ctx, &c.id).unwrap(), app::history(&ctx, &c.id).unwrap());
+    let before = (
+        app::open_case(&ctx, &c.id).unwrap(),
+        app::history(&ctx, &c.id).unwrap(),
+    );
     let bad_new = [
-        (NewCaseArgs { lat: Some(91.0), lon: Some(0.0), ..new_case("general", "x") }, "invalid_location"),
-        (NewCaseArgs { lat: Some(0.0), lon: Some(-180.5), ..new_case("general", "x") }, "invalid_location"),
-        (NewCaseArgs { lat: Some(f64::NAN), lon: Some(0.0), ..new_case("general", "x") }, "invalid_location"),
-        (NewCaseArgs { lat: Some(51.0), ..new_case("general", "x") }, "invalid_input"),
+        (
+            NewCaseArgs {
+                lat: Some(91.0),
+                lon: Some(0.0),
+                ..new_case("general", "x")
+            },
+            "invalid_location",
+        ),
+        (
+            NewCaseArgs {
+                lat: Some(0.0),
+                lon: Some(-180.5),
+                ..new_case("general", "x")
+            },
+            "invalid_location",
+        ),
+        (
+            NewCaseArgs {
+                lat: Some(f64::NAN),
+                lon: Some(0.0),
+                ..new_case("general", "x")
+            },
+            "invalid_location",
+        ),
+        (
+            NewCaseArgs {
+                lat: Some(51.0),
+                ..new_case("general", "x")
+            },
+            "invalid_input",
+        ),
         (new_case("general", " "), "empty_title"),
         (new_case("general", &"t".repeat(201)), "too_long"),
         (new_case("spaceship", "x"), "unknown_case_kind"),
-        (NewCaseArgs { uprn: Some("12a".into()), ..new_case("general", "x") }, "invalid_uprn"),
-        (NewCaseArgs { postcode: Some("NOT A CODE".into()), ..new_case("general", "x") }, "invalid_postcode"),
-        (NewCaseArgs { due: Some("2026-02-30".into()), ..new_case("general", "x") }, "invalid_date"),
+        (
+            NewCaseArgs {
+                uprn: Some("12a".into()),
+                ..new_case("general", "x")
+            },
+            "invalid_uprn",
+        ),
+        (
+            NewCaseArgs {
+                postcode: Some("NOT A CODE".into()),
+                ..new_case("general", "x")
+            },
+            "invalid_postcode",
+        ),
+        (
+            NewCaseArgs {
+                due: Some("2026-02-30".into()),
+                ..new_case("general", "x")
+            },
+            "invalid_date",
+        ),
     ];
     for (args, code) in bad_new {
         assert_eq!(app::create_case(&ctx, args).unwrap_err().code(), code);
     }
     // A batch with one bad case creates none of them.
-    let err = app::create_cases(&ctx, vec![new_case("general", "fine"), new_case("general", "")]).unwrap_err();
+    let err = app::create_cases(
+        &ctx,
+        vec![new_case("general", "fine"), new_case("general", "")],
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "empty_title");
     let bad_edits = [
-        (EditCaseArgs { case: c.id.clone(), title: Some("".into()), ..Default::default() }, "empty_title"),
-        (EditCaseArgs { case: c.id.clone(), due: Some("tomorrow".into()), ..Default::default() }, "invalid_date"),
-        (EditCaseArgs { case: c.id.clone(), lat: Some(-90.01), lon: Some(1.0), ..Default::default() }, "invalid_location"),
-        (EditCaseArgs { case: c.id.clone(), ..Default::default() }, "invalid_input"),
-        (EditCaseArgs { case: "HW-2026-12-9999".into(), title: Some("x".into()), ..Default::default() }, "case_not_found"),
-        (EditCaseArgs { case: "not a reference".into(), title: Some("x".into()), ..Default::default() }, "case_not_found"),
+        (
+            EditCaseArgs {
+                case: c.id.clone(),
+                title: Some("".into()),
+                ..Default::default()
+            },
+            "empty_title",
+        ),
+        (
+            EditCaseArgs {
+                case: c.id.clone(),
+                due: Some("tomorrow".into()),
+                ..Default::default()
+            },
+            "invalid_date",
+        ),
+        (
+            EditCaseArgs {
+                case: c.id.clone(),
+                lat: Some(-90.01),
+                lon: Some(1.0),
+                ..Default::default()
+            },
+            "invalid_location",
+        ),
+        (
+            EditCaseArgs {
+                case: c.id.clone(),
+                ..Default::default()
+            },
+            "invalid_input",
+        ),
+        (
+            EditCaseArgs {
+                case: "HW-2026-12-9999".into(),
+                title: Some("x".into()),
+                ..Default::default()
+            },
+            "case_not_found",
+        ),
+        (
+            EditCaseArgs {
+                case: "not a reference".into(),
+                title: Some("x".into()),
+                ..Default::default()
+            },
+            "case_not_found",
+        ),
     ];
     for (args, code) in bad_edits {
         assert_eq!(app::edit_case(&ctx, args).unwrap_err().code(), code);
     }
-    assert_eq!(app::add_note(&ctx, NoteArgs { case: c.id.clone(), text: "n".repeat(10_001) }).unwrap_err().code(), "too_long");
     assert_eq!(
-        app::answer(&ctx, AnswerArgs { case: c.id.clone(), visit: "nope".into(), item: "x".into(), value: "1".into() }).unwrap_err().code(),
+        app::add_note(
+            &ctx,
+            NoteArgs {
+                case: c.id.clone(),
+                text: "n".repeat(10_001)
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "too_long"
+    );
+    assert_eq!(
+        app::answer(
+            &ctx,
+            AnswerArgs {
+                case: c.id.clone(),
+                visit: "nope".into(),
+                item: "x".into(),
+                value: "1".into()
+            }
+        )
+        .unwrap_err()
+        .code(),
         "invalid_id"
     );
     assert_eq!(
-        app::add_visit(&ctx, AddVisitArgs { case: c.id.clone(), template: Some("no-such-template".into()), ..Default::default() }).unwrap_err().code(),
+        app::add_visit(
+            &ctx,
+            AddVisitArgs {
+                case: c.id.clone(),
+                template: Some("no-such-template".into()),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code(),
         "unknown_template"
     );
-    assert_eq!(app::list_cases(&ctx, ListArgs { limit: Some(0), ..Default::default() }).unwrap_err().code(), "invalid_input");
-    assert_eq!(app::list_cases(&ctx, ListArgs { sort: Some("colour".into()), ..Default::default() }).unwrap_err().code(), "invalid_input");
-    assert_eq!(app::list_cases(&ctx, ListArgs { statuses: vec!["lost".into()], ..Default::default() }).unwrap_err().code(), "unknown_status");
-    let after = (app::open_case(&ctx, &c.id).unwrap(), app::history(&ctx, &c.id).unwrap());
+    assert_eq!(
+        app::list_cases(
+            &ctx,
+            ListArgs {
+                limit: Some(0),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "invalid_input"
+    );
+    assert_eq!(
+        app::list_cases(
+            &ctx,
+            ListArgs {
+                sort: Some("colour".into()),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "invalid_input"
+    );
+    assert_eq!(
+        app::list_cases(
+            &ctx,
+            ListArgs {
+                statuses: vec!["lost".into()],
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "unknown_status"
+    );
+    let after = (
+        app::open_case(&ctx, &c.id).unwrap(),
+        app::history(&ctx, &c.id).unwrap(),
+    );
     assert_eq!(before, after);
     assert_eq!(app::device(&ctx).unwrap().case_count, 1);
 }
@@ -189,14 +474,39 @@ fn edits_clear_fields_with_empty_values() {
     let ctx = device(dir.path(), "officer");
     let c = app::create_case(
         &ctx,
-        NewCaseArgs { uprn: Some("100023336956".into()), due: Some("2026-12-01".into()), lat: Some(51.5), lon: Some(-0.12), ..new_case("housing", "Damp, Flat 2") },
+        NewCaseArgs {
+            uprn: Some("100023336956".into()),
+            due: Some("2026-12-01".into()),
+            lat: Some(51.5),
+            lon: Some(-0.12),
+            ..new_case("housing", "Damp, Flat 2")
+        },
     )
     .unwrap();
-    assert_eq!(c.location.as_ref().map(|l| l.source.as_str()), Some("manual"));
-    let c = app::edit_case(&ctx, EditCaseArgs { case: c.reference, uprn: Some("".into()), due: Some("".into()), clear_location: true, ..Default::default() }).unwrap();
-    assert_eq!((c.uprn, c.due.as_deref(), c.location.is_none()), (None, None, true));
+    assert_eq!(
+        c.location.as_ref().map(|l| l.source.as_str()),
+        Some("manual")
+    );
+    let c = app::edit_case(
+        &ctx,
+        EditCaseArgs {
+            case: c.reference,
+            uprn: Some("".into()),
+            due: Some("".into()),
+            clear_location: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (c.uprn, c.due.as_deref(), c.location.is_none()),
+        (None, None, true)
+    );
     let history = app::history(&ctx, &c.id).unwrap();
-    assert_eq!(history.last().map(|h| h.message.as_str()), Some("Changed UPRN, location, due date"));
+    assert_eq!(
+        history.last().map(|h| h.message.as_str()),
+        Some("Changed UPRN, location, due date")
+    );
 }
 
 #[test]

@@ -120,7 +120,11 @@ pub fn sample_cases(ctx: &Ctx, count: u32) -> Result<u32, AppError> {
 }
 
 pub fn run(json: bool, cases: u32) -> Result<(), AppError> {
-    let dir = std::env::temp_dir().join(format!("fieldbook-demo-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "fieldbook-demo-{}-{}",
+        std::process::id(),
+        app::system_clock().millis()
+    ));
     let ctx = Ctx::new(&dir);
     let say = |s: &str| {
         if !json {
@@ -245,7 +249,7 @@ pub fn run(json: bool, cases: u32) -> Result<(), AppError> {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({ "data_dir": dir, "case": opened, "history": history })
+                &serde_json::json!({ "data_dir": dir, "case": submitted, "history": history })
             )
             .unwrap_or_default()
         );

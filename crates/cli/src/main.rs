@@ -321,9 +321,13 @@ fn run(cli: Cli) -> Result<(), AppError> {
             let integrity = app::integrity_check(&ctx)?;
             let mut value = serde_json::to_value(&device).unwrap_or_default();
             value["integrity"] = serde_json::Value::String(integrity.clone());
-            out(json, &value, |_| format!("{}\nIntegrity: {integrity}", print::device(&device)));
+            out(json, &value, |_| {
+                format!("{}\nIntegrity: {integrity}", print::device(&device))
+            });
             if integrity != "ok" {
-                return Err(AppError::Store(app::StoreError::Corrupt { detail: integrity }));
+                return Err(AppError::Store(app::StoreError::Corrupt {
+                    detail: integrity,
+                }));
             }
         }
         Command::Case(c) => {

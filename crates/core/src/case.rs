@@ -401,11 +401,12 @@ impl Case {
 
     /// Submit for review: every visit must have all its required answers.
     pub fn submit(&mut self, actor: Actor) -> Result<(), DomainError> {
-        // Check the move is allowed at all before judging completeness.
-        check_transition(self.status, CaseStatus::Submitted, actor.role)?;
-        if self.visits.is_empty() {
+        // A case still being worked on with no visit: say what is missing. Otherwise check the
+        // move is allowed at all before judging completeness.
+        if self.visits.is_empty() && self.status.is_editable() {
             return Err(DomainError::NoVisits);
         }
+        check_transition(self.status, CaseStatus::Submitted, actor.role)?;
         for visit in self.visits.values() {
             let missing = visit.missing_required()?;
             if !missing.is_empty() {
@@ -696,7 +697,7 @@ mod tests {
         let mut c = new_case(a);
         assert_eq!(
             c.clone().submit(a).map_err(|e| e.code()),
-            Err("transition_not_allowed")
+            Err("no_visits")
         );
         let t = latest_template("food-hygiene").unwrap();
         let v = c.add_visit(t, None, a, Timestamp(2)).unwrap();

@@ -56,6 +56,20 @@ impl CaseReference {
     }
 }
 
+impl CaseReference {
+    /// A key that sorts references as people expect: by kind, year, device, then sequence, in
+    /// number order (`FH-2026-1-9999` before `FH-2026-1-10000`).
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}-{:04}-{:06}-{:010}",
+            self.kind.prefix(),
+            self.year,
+            self.device_number,
+            self.sequence
+        )
+    }
+}
+
 impl fmt::Display for CaseReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -138,6 +152,14 @@ mod tests {
         ] {
             assert!(bad.parse::<CaseReference>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sort_keys_order_by_number() {
+        let key = |s: &str| s.parse::<CaseReference>().expect("valid").sort_key();
+        assert!(key("FH-2026-1-9999") < key("FH-2026-1-10000"));
+        assert!(key("FH-2026-9-0001") < key("FH-2026-10-0001"));
+        assert!(key("FH-2026-10-0001") < key("FH-2027-1-0001"));
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl Store {
                 },
             ));
         }
-        fs::create_dir_all(dir).map_err(|e| data_dir_error(dir, e))?;
+        create_private_dir(dir)?;
         let db_path = dir.join(DB_FILE);
         if db_path.exists() || dir.join(KEY_FILE).exists() {
             return Err(StoreError::AlreadyInitialised {
@@ -151,6 +151,9 @@ impl Store {
         let key = keys::create(&dir.join(KEY_FILE), passphrase)?;
         let result = (|| {
             let mut conn = open_connection(&db_path, &key, true)?;
+            // Only the device's user may read its files; SQLite gives the -wal and -shm files
+            // the database file's permissions.
+            set_private(&db_path)?;
             migrate::run(&mut conn)?;
             let device = DeviceInfo {
                 device_id: DeviceId::new(),
@@ -551,6 +554,28 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Create the data directory (and parents) readable only by its owner.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| data_dir_error(dir, e))
+}
+
+/// Make a file readable and writable only by its owner (a no-op where there are no modes).
+pub(crate) fn set_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(|e| data_dir_error(path.parent().unwrap_or(path), e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn last_change_time(doc: &mut AutoCommit) -> i64 {

@@ -1,8 +1,8 @@
 //! Projection rows derived from a case document. Written in the same transaction as the change
 //! that produced them, and rebuildable from the documents alone.
 
-use fieldbook_core::Case;
 use fieldbook_core::template::AnswerValue;
+use fieldbook_core::{Case, CaseReference};
 use rusqlite::{Transaction, params};
 
 use crate::Result;
@@ -19,9 +19,9 @@ pub(crate) fn write(
         delete(tx, pk)?;
     }
     tx.prepare_cached(
-        "INSERT INTO cases (pk, case_id, reference, kind, title, address, postcode, uprn, lat, lon,
+        "INSERT INTO cases (pk, case_id, reference, ref_sort, kind, title, address, postcode, uprn, lat, lon,
              status, assignee, due, created_by, created_at, updated_at, visit_count, note_count, photo_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         VALUES (?1, ?2, ?3, ?20, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         pk,
@@ -43,6 +43,9 @@ pub(crate) fn write(
         case.visits.len() as i64,
         case.notes.len() as i64,
         case.photos.len() as i64,
+        case.reference
+            .parse::<CaseReference>()
+            .map_or_else(|_| case.reference.clone(), |r| r.sort_key()),
     ])?;
     for visit in case.visits.values() {
         let template = visit.template().ok();

@@ -176,7 +176,7 @@ pub(crate) fn list(conn: &rusqlite::Connection, q: &CaseQuery) -> Result<CasePag
             if q.descending { "ASC" } else { "DESC" }
         ),
         (CaseSort::Created, _) => format!("c.created_at {dir}, c.pk {dir}"),
-        (CaseSort::Reference, _) => format!("c.reference {dir}"),
+        (CaseSort::Reference, _) => format!("c.ref_sort {dir}"),
         (CaseSort::Title, _) => format!("c.title COLLATE NOCASE {dir}, c.pk {dir}"),
     };
     let total: i64 = conn

@@ -595,3 +595,25 @@ fn a_device_busy_in_another_process_says_so_and_loses_nothing() {
     assert_eq!(saved.title, "Mine");
     assert_eq!(store.history(c.id).unwrap().len(), 2);
 }
+
+#[cfg(unix)]
+#[test]
+fn only_the_owner_can_read_the_device_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("device");
+    let mut store = new_store(&device);
+    store
+        .create_case(
+            CaseKind::General,
+            case("Private", "M1 1AE", None),
+            Timestamp(T0),
+        )
+        .unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&device), 0o700);
+    for entry in std::fs::read_dir(&device).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}

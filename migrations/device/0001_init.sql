@@ -32,9 +32,8 @@ CREATE TABLE reference_counters (
 -- The source of truth: one automerge document per case, kept as a run of chunks (a full save
 -- followed by incremental saves) that compaction folds back into one.
 CREATE TABLE case_docs (
-    pk          INTEGER PRIMARY KEY,
-    case_id     TEXT    NOT NULL UNIQUE,
-    chunk_count INTEGER NOT NULL
+    pk      INTEGER PRIMARY KEY,
+    case_id TEXT    NOT NULL UNIQUE
 );
 
 CREATE TABLE case_chunks (

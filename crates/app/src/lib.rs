@@ -530,15 +530,36 @@ fn location_dto(l: &Location) -> LocationDto {
     }
 }
 
-fn person(s: &Store, id: PersonId) -> AppResult<PersonDto> {
-    Ok(PersonDto {
-        id: id.to_string(),
-        name: s.person_name(id)?,
-    })
+/// People named in a case, each looked up once.
+struct People<'a> {
+    store: &'a Store,
+    known: std::collections::HashMap<PersonId, PersonDto>,
+}
+
+impl<'a> People<'a> {
+    fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            known: std::collections::HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, id: PersonId) -> AppResult<PersonDto> {
+        if let Some(p) = self.known.get(&id) {
+            return Ok(p.clone());
+        }
+        let p = PersonDto {
+            id: id.to_string(),
+            name: self.store.person_name(id)?,
+        };
+        self.known.insert(id, p.clone());
+        Ok(p)
+    }
 }
 
 fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
     let role = s.device().role;
+    let mut people = People::new(s);
     let mut visits = Vec::with_capacity(c.visits.len());
     let mut ordered: Vec<_> = c.visits.values().collect();
     ordered.sort_by_key(|v| (v.started_at, v.id));
@@ -569,7 +590,7 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
                     |t| t.display_answer(item_id, &a.value),
                 ),
                 input: answer_input(&a.value),
-                by: person(s, a.by)?,
+                by: people.get(a.by)?,
                 at: a.at.to_rfc3339(),
             });
         }
@@ -585,7 +606,7 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
             template_version: v.template_version,
             template_title: template.map_or_else(|| v.template_id.clone(), |t| t.title.clone()),
             started_at: v.started_at.to_rfc3339(),
-            officer: person(s, v.officer)?,
+            officer: people.get(v.officer)?,
             location: v.location.as_ref().map(location_dto),
             answers,
             missing_required: v.missing_required().unwrap_or_default(),
@@ -599,7 +620,7 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
         .map(|n| {
             Ok(NoteDto {
                 id: n.id.to_string(),
-                author: person(s, n.author)?,
+                author: people.get(n.author)?,
                 at: n.at.to_rfc3339(),
                 text: n.body.as_str().to_string(),
             })
@@ -622,9 +643,9 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
         location: c.location.as_ref().map(location_dto),
         status: c.status.code().into(),
         status_label: c.status.to_string(),
-        assignee: c.assignee.map(|a| person(s, a)).transpose()?,
+        assignee: c.assignee.map(|a| people.get(a)).transpose()?,
         due: c.due.map(|d| d.to_string()),
-        created_by: person(s, c.created_by)?,
+        created_by: people.get(c.created_by)?,
         created_at: c.created_at.to_rfc3339(),
         visits,
         notes,

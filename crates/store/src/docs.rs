@@ -10,6 +10,10 @@ use crate::{Result, StoreError};
 /// the file small (an incremental chunk repeats column headers a full save shares).
 pub const COMPACT_AFTER: i64 = 32;
 
+/// Incremental chunks may grow to the size of the full save, or this many bytes, before they
+/// are folded in.
+pub const COMPACT_BYTES: i64 = 4096;
+
 /// Load a case document from its chunks.
 pub(crate) fn load(conn: &rusqlite::Connection, case_pk: i64) -> Result<AutoCommit> {
     let mut stmt =
@@ -28,7 +32,7 @@ pub(crate) fn load(conn: &rusqlite::Connection, case_pk: i64) -> Result<AutoComm
 
 /// Insert a new case document row and its first chunk; returns the case's pk.
 pub(crate) fn insert_new(tx: &Transaction<'_>, case_id: &str, full: &[u8]) -> Result<i64> {
-    tx.prepare_cached("INSERT INTO case_docs (case_id, chunk_count) VALUES (?1, 1)")?
+    tx.prepare_cached("INSERT INTO case_docs (case_id) VALUES (?1)")?
         .execute([case_id])?;
     let pk = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO case_chunks (case_pk, seq, bytes) VALUES (?1, 0, ?2)")?
@@ -36,32 +40,36 @@ pub(crate) fn insert_new(tx: &Transaction<'_>, case_id: &str, full: &[u8]) -> Re
     Ok(pk)
 }
 
-/// Append the changes made since `before` to a case; compact when it has grown too many chunks.
+/// Append the changes made since the document was loaded; fold the chunks back into one full
+/// save when there are [`COMPACT_AFTER`] of them, or when the incremental chunks together have
+/// outgrown the full save (an incremental chunk repeats what a full save shares, so a case whose
+/// visits arrived one change at a time would otherwise take three times the space).
 pub(crate) fn append(
     tx: &Transaction<'_>,
     case_pk: i64,
     doc: &mut AutoCommit,
     incremental: &[u8],
 ) -> Result<()> {
-    let (count, next): (i64, i64) = tx
+    let (count, next, first_len, total_len): (i64, i64, i64, i64) = tx
         .prepare_cached(
-            "SELECT d.chunk_count, coalesce((SELECT max(seq) FROM case_chunks WHERE case_pk = d.pk), -1) + 1
-             FROM case_docs d WHERE d.pk = ?1",
+            "SELECT count(*), max(seq) + 1,
+                    (SELECT length(bytes) FROM case_chunks WHERE case_pk = ?1 ORDER BY seq LIMIT 1),
+                    sum(length(bytes))
+             FROM case_chunks WHERE case_pk = ?1",
         )?
-        .query_row([case_pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if count + 1 >= COMPACT_AFTER {
+        .query_row([case_pk], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let incremental_len = total_len - first_len + incremental.len() as i64;
+    if count + 1 >= COMPACT_AFTER || incremental_len > first_len.max(COMPACT_BYTES) {
         let full = doc.save();
         tx.prepare_cached("DELETE FROM case_chunks WHERE case_pk = ?1")?
             .execute([case_pk])?;
         tx.prepare_cached("INSERT INTO case_chunks (case_pk, seq, bytes) VALUES (?1, ?2, ?3)")?
             .execute(params![case_pk, next, full])?;
-        tx.prepare_cached("UPDATE case_docs SET chunk_count = 1 WHERE pk = ?1")?
-            .execute([case_pk])?;
     } else {
         tx.prepare_cached("INSERT INTO case_chunks (case_pk, seq, bytes) VALUES (?1, ?2, ?3)")?
             .execute(params![case_pk, next, incremental])?;
-        tx.prepare_cached("UPDATE case_docs SET chunk_count = chunk_count + 1 WHERE pk = ?1")?
-            .execute([case_pk])?;
     }
     Ok(())
 }

@@ -115,7 +115,8 @@ fn open_connection(path: &Path, key: &keys::DbKey, create: bool) -> Result<Conne
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
@@ -289,23 +290,24 @@ impl Store {
 
     /// Like [`Store::create_cases`], and `fill` completes each new case (visits, answers, notes
     /// carried over from another system) before it is first saved, so each case is created as
-    /// one change. All or nothing.
+    /// one change. All or nothing. Large batches build their documents on every core.
     pub fn create_cases_with<F>(
         &mut self,
         batch: Vec<(CaseKind, NewCase)>,
         now: Timestamp,
-        mut fill: F,
+        fill: F,
     ) -> Result<Vec<Case>>
     where
-        F: FnMut(usize, &mut Case, Actor) -> std::result::Result<(), fieldbook_core::DomainError>,
+        F: Fn(usize, &mut Case, Actor) -> std::result::Result<(), fieldbook_core::DomainError>
+            + Sync,
     {
         let device = self.device.clone();
-        let actor_id = device.automerge_actor();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut created = Vec::with_capacity(batch.len());
-        for (i, (kind, new)) in batch.into_iter().enumerate() {
+        // References are minted in order, in this transaction.
+        let mut minted = Vec::with_capacity(batch.len());
+        for (kind, new) in batch {
             let sequence: u32 = tx
                 .prepare_cached(
                     "INSERT INTO reference_counters (prefix, year, last) VALUES (?1, ?2, 1)
@@ -314,6 +316,11 @@ impl Store {
                 )?
                 .query_row(params![kind.prefix(), now.year()], |r| r.get(0))?;
             let reference = CaseReference::new(kind, now.year(), device.device_number, sequence)?;
+            minted.push((kind, new, reference));
+        }
+        let build = |i: usize,
+                     (kind, new, reference): (CaseKind, NewCase, CaseReference)|
+         -> Result<(Case, Vec<u8>)> {
             let mut case = Case::new(
                 CaseId::new(),
                 kind,
@@ -323,14 +330,18 @@ impl Store {
                 now,
             )?;
             fill(i, &mut case, device.actor())?;
-            let mut doc = docs::new_doc(&actor_id);
+            let mut doc = docs::new_doc(&device.automerge_actor());
             autosurgeon::reconcile(&mut doc, &case)?;
             doc.commit_with(
                 CommitOptions::default()
                     .with_message(format!("Created case {reference}"))
                     .with_time(now.millis()),
             );
-            let full = doc.save();
+            Ok((case, doc.save()))
+        };
+        let built = build_in_parallel(minted, build)?;
+        let mut created = Vec::with_capacity(built.len());
+        for (case, full) in built {
             let pk = docs::insert_new(&tx, &case.id.to_string(), &full)?;
             projection::write(&tx, pk, &case, now.millis(), true)?;
             outbox_add(&tx, pk, now)?;
@@ -388,10 +399,14 @@ impl Store {
         })?;
         let mut doc = docs::load(&tx, pk)?;
         doc.set_actor(actor_id);
-        let before = doc.get_heads();
-        let mut case: Case = autosurgeon::hydrate(&doc)?;
+        let before_heads = doc.get_heads();
+        let before: Case = autosurgeon::hydrate(&doc)?;
+        let mut case = before.clone();
         let message = change(&mut case, actor)?;
-        autosurgeon::reconcile(&mut doc, &case)?;
+        if case == before {
+            return Ok(case);
+        }
+        fieldbook_core::case::reconcile_changes(&mut doc, &before, &case)?;
         let changed = doc
             .commit_with(
                 CommitOptions::default()
@@ -399,21 +414,18 @@ impl Store {
                     .with_time(now.millis()),
             )
             .is_some();
-        if changed {
-            let incremental = doc.save_after(&before);
-            docs::append(&tx, pk, &mut doc, &incremental)?;
-            let previous: i64 = tx
-                .prepare_cached("SELECT updated_at FROM cases WHERE pk = ?1")?
-                .query_row([pk], |r| r.get(0))?;
-            // Read back what was written, so the projection reflects the document exactly.
-            let saved: Case = autosurgeon::hydrate(&doc)?;
-            projection::write(&tx, pk, &saved, previous.max(now.millis()), false)?;
-            outbox_add(&tx, pk, now)?;
-            tx.commit()?;
-            Ok(saved)
-        } else {
-            Ok(case)
+        if !changed {
+            return Ok(case);
         }
+        let incremental = doc.save_after(&before_heads);
+        docs::append(&tx, pk, &mut doc, &incremental)?;
+        let previous: i64 = tx
+            .prepare_cached("SELECT updated_at FROM cases WHERE pk = ?1")?
+            .query_row([pk], |r| r.get(0))?;
+        projection::update(&tx, pk, &before, &case, previous.max(now.millis()))?;
+        outbox_add(&tx, pk, now)?;
+        tx.commit()?;
+        Ok(case)
     }
 
     /// Every change to a case, oldest first, with who made it (by device and person) and what.
@@ -554,6 +566,59 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Map `items` through `f` (with each item's index), on every core when there are enough of
+/// them; results keep their order, and the first error (in order) wins.
+fn build_in_parallel<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>>
+where
+    T: Send,
+    R: Send,
+    F: Fn(usize, T) -> Result<R> + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads == 1 || items.len() < 64 {
+        return items
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| f(i, t))
+            .collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<(usize, T)>> = Vec::new();
+    for (i, t) in items.into_iter().enumerate() {
+        if i % per == 0 {
+            chunks.push(Vec::with_capacity(per));
+        }
+        if let Some(last) = chunks.last_mut() {
+            last.push((i, t));
+        }
+    }
+    let f = &f;
+    let results: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(i, t)| f(i, t))
+                        .collect::<Result<Vec<R>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// Create the data directory (and parents) readable only by its owner.

@@ -469,6 +469,52 @@ fn projections_rebuild_identically_from_the_documents() {
             })
             .unwrap();
     }
+    // Later changes of every sort go through the incremental projection update.
+    for (i, c) in created.iter().enumerate().take(6) {
+        store
+            .change_case(c.id, Timestamp(t.0 + 100 + i as i64), |c, a| {
+                let v = c.visits.values().next().map(|v| v.id).expect("a visit");
+                match i % 3 {
+                    0 => {
+                        c.answer(
+                            v,
+                            "fh.hygiene",
+                            AnswerValue::Score(10),
+                            a,
+                            Timestamp(t.0 + 100),
+                        )?;
+                        c.clear_answer(v, "fh.management", a)?;
+                    }
+                    1 => {
+                        c.edit(
+                            CaseEdit {
+                                title: Some(format!("Renamed {i}")),
+                                postcode: Some(None),
+                                ..Default::default()
+                            },
+                            a,
+                        )?;
+                        let n = c.notes.values().next().map(|n| n.id).expect("a note");
+                        c.edit_note(n, "a longer note about damp", a)?;
+                    }
+                    _ => {
+                        let tmpl = default_template_for("general");
+                        c.add_visit(tmpl, None, a, Timestamp(t.0 + 100))?;
+                        c.visits.remove(&v.to_string());
+                    }
+                }
+                Ok("Later change".into())
+            })
+            .unwrap();
+    }
+    let found = store
+        .list_cases(&CaseQuery {
+            search: Some("longer damp".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.total, 2, "edited notes are searchable");
     let before = store.projection_snapshot().unwrap();
     assert!(
         before

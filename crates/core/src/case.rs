@@ -972,7 +972,8 @@ mod tests {
         autosurgeon::reconcile(&mut doc, &case).unwrap();
         doc.commit();
         let t = latest_template("food-hygiene").unwrap();
-        let steps: Vec<Box<dyn Fn(&mut Case)>> = vec![
+        type Step = Box<dyn Fn(&mut Case)>;
+        let steps: Vec<Step> = vec![
             Box::new(|c| {
                 c.edit(
                     CaseEdit {

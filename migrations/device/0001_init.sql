@@ -68,11 +68,14 @@ CREATE TABLE cases (
     note_count  INTEGER NOT NULL,
     photo_count INTEGER NOT NULL
 );
-CREATE INDEX cases_status_due ON cases (status, due);
-CREATE INDEX cases_kind_due ON cases (kind, due);
-CREATE INDEX cases_assignee_due ON cases (assignee, due);
-CREATE INDEX cases_due ON cases (due);
+CREATE INDEX cases_status_due ON cases (status, due IS NULL, due);
+CREATE INDEX cases_kind_due ON cases (kind, due IS NULL, due);
+CREATE INDEX cases_assignee_due ON cases (assignee, due IS NULL, due);
+CREATE INDEX cases_due ON cases (due IS NULL, due);
 CREATE INDEX cases_updated ON cases (updated_at);
+CREATE INDEX cases_created ON cases (created_at);
+CREATE INDEX cases_ref_sort ON cases (ref_sort);
+CREATE INDEX cases_title ON cases (title COLLATE NOCASE);
 
 CREATE TABLE visits (
     pk               INTEGER PRIMARY KEY,

@@ -663,3 +663,337 @@ fn only_the_owner_can_read_the_device_files() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 }
+
+/// A store with cases to list: titles from a few templates (so full-text ranks tie), three
+/// kinds, two statuses, some assigned to the device's person, and due dates with repeats and
+/// gaps (every fifth case has none).
+fn list_fixture(dir: &Path) -> Store {
+    let mut store = new_store(dir);
+    let me = store.device().person_id;
+    let titles = [
+        "Damp and mould complaint",
+        "Damp in bedroom",
+        "Noise complaint",
+        "Damp",
+        "Blocked drain",
+    ];
+    let kinds = [CaseKind::Housing, CaseKind::FoodHygiene, CaseKind::General];
+    let start: Date = "2026-12-01".parse().unwrap();
+    let batch = (0..60)
+        .map(|i: i64| {
+            let due = (i % 5 != 2).then(|| start.add_days((i * 7) % 11).to_string());
+            let mut new = case(titles[i as usize % 5], "LS6 2AB", due.as_deref());
+            new.assignee = (i % 3 == 0).then_some(me);
+            (kinds[i as usize % 3], new)
+        })
+        .collect();
+    let created = store.create_cases(batch, Timestamp(T0)).unwrap();
+    for (i, c) in created.iter().enumerate().filter(|(i, _)| i % 4 == 1) {
+        store
+            .change_case(c.id, Timestamp(T0 + 1 + i as i64), |c, a| {
+                c.transition(CaseStatus::InProgress, a)?;
+                Ok("Started work".into())
+            })
+            .unwrap();
+    }
+    store
+}
+
+#[test]
+fn a_search_lists_the_same_cases_with_and_without_a_filter_that_keeps_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = list_fixture(dir.path());
+    for text in ["damp", "da", "damp mou", "complaint", "ls6", "nothing"] {
+        for sort in CaseSort::ALL {
+            for descending in [false, true] {
+                let q = CaseQuery {
+                    search: Some(text.into()),
+                    sort,
+                    descending,
+                    limit: 500,
+                    ..Default::default()
+                };
+                let all = store.list_cases(&q).unwrap();
+                assert_eq!(all.total as usize, all.rows.len(), "{q:?}");
+                // The same search with filters that exclude nothing takes the general path.
+                for q2 in [
+                    CaseQuery {
+                        statuses: CaseStatus::ALL.to_vec(),
+                        ..q.clone()
+                    },
+                    CaseQuery {
+                        kinds: CaseKind::ALL.to_vec(),
+                        ..q.clone()
+                    },
+                    CaseQuery {
+                        due_after: Some("1970-01-01".parse().unwrap()),
+                        ..q.clone()
+                    },
+                ] {
+                    let page = store.list_cases(&q2).unwrap();
+                    if q2.due_after.is_some() {
+                        // Only the dated cases, in the same relative order.
+                        let dated: Vec<_> = all
+                            .rows
+                            .iter()
+                            .filter(|r| r.due.is_some())
+                            .cloned()
+                            .collect();
+                        assert_eq!(page.rows, dated, "{q2:?}");
+                        assert_eq!(page.total as usize, dated.len(), "{q2:?}");
+                    } else {
+                        assert_eq!(page, all, "{q2:?}");
+                    }
+                }
+                // Pages of 7 put together are the whole list, on both paths.
+                for statuses in [vec![], CaseStatus::ALL.to_vec()] {
+                    let mut paged = Vec::new();
+                    for offset in (0..all.rows.len().max(1)).step_by(7) {
+                        let page = store
+                            .list_cases(&CaseQuery {
+                                statuses: statuses.clone(),
+                                limit: 7,
+                                offset: offset as u32,
+                                ..q.clone()
+                            })
+                            .unwrap();
+                        assert_eq!(page.total, all.total);
+                        paged.extend(page.rows);
+                    }
+                    assert_eq!(paged, all.rows, "{q:?} in pages of 7");
+                }
+            }
+        }
+    }
+    // What "damp" finds: the cases with the word in the title (it is in the address too).
+    let damp = store
+        .list_cases(&CaseQuery {
+            search: Some("damp".into()),
+            sort: CaseSort::Relevance,
+            limit: 500,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(damp.total, 36);
+    assert!(damp.rows.iter().all(|r| r.title.contains("Damp")));
+}
+
+#[test]
+fn by_due_date_undated_cases_come_last_in_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let dues = [
+        ("A", Some("2026-12-03")),
+        ("B", None),
+        ("C", Some("2026-12-01")),
+        ("D", Some("2026-12-03")),
+        ("E", None),
+        ("F", Some("2026-11-30")),
+    ];
+    store
+        .create_cases(
+            dues.iter()
+                .map(|(t, d)| (CaseKind::General, case(&format!("Case {t}"), "M1 1AE", *d)))
+                .collect(),
+            Timestamp(T0),
+        )
+        .unwrap();
+    let titles = |q: CaseQuery| -> Vec<String> {
+        let page = store.list_cases(&q).unwrap();
+        page.rows
+            .into_iter()
+            .map(|r| r.title[5..].to_string())
+            .collect()
+    };
+    let by_due = |descending: bool| CaseQuery {
+        descending,
+        limit: 50,
+        ..Default::default()
+    };
+    // Soonest first, ties by creation; no due date last.
+    assert_eq!(titles(by_due(false)), ["F", "C", "A", "D", "B", "E"]);
+    // Descending: latest first, ties newest first; no due date still last, newest first.
+    assert_eq!(titles(by_due(true)), ["D", "A", "C", "F", "E", "B"]);
+    for descending in [false, true] {
+        let expected = titles(by_due(descending));
+        // Relevance without a search is by due date.
+        assert_eq!(
+            titles(CaseQuery {
+                sort: CaseSort::Relevance,
+                ..by_due(descending)
+            }),
+            expected
+        );
+        // A search that finds every case, with and without a filter, keeps the order.
+        for statuses in [vec![], vec![CaseStatus::Open]] {
+            assert_eq!(
+                titles(CaseQuery {
+                    search: Some("case".into()),
+                    statuses,
+                    ..by_due(descending)
+                }),
+                expected
+            );
+        }
+        // Every page is its slice of the whole list, with or without a search.
+        for search in [None, Some("case".to_string())] {
+            for limit in 1..=7 {
+                for offset in 0..=7 {
+                    let q = CaseQuery {
+                        search: search.clone(),
+                        limit,
+                        offset,
+                        ..by_due(descending)
+                    };
+                    let page = store.list_cases(&q).unwrap();
+                    assert_eq!(page.total, 6);
+                    let want: Vec<_> = expected
+                        .iter()
+                        .skip(offset as usize)
+                        .take(limit as usize)
+                        .cloned()
+                        .collect();
+                    assert_eq!(titles(q), want, "limit {limit} offset {offset}");
+                }
+            }
+        }
+    }
+    // A due bound leaves the undated cases out and keeps the order of the rest.
+    let bounded = |descending| CaseQuery {
+        due_before: Some("2026-12-02".parse().unwrap()),
+        due_after: Some("2026-11-30".parse().unwrap()),
+        ..by_due(descending)
+    };
+    assert_eq!(titles(bounded(false)), ["F", "C"]);
+    assert_eq!(titles(bounded(true)), ["C", "F"]);
+    assert_eq!(store.list_cases(&bounded(true)).unwrap().total, 2);
+}
+
+#[test]
+fn first_pages_are_read_in_index_order_without_sorting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = list_fixture(dir.path());
+    let me = store.device().person_id;
+    let base = CaseQuery {
+        limit: 50,
+        ..Default::default()
+    };
+    let plan = |q: &CaseQuery| -> Vec<String> {
+        let (sql, args) = q.list_sql();
+        let conn = store.connection();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .unwrap()
+    };
+    let status = CaseQuery {
+        statuses: vec![CaseStatus::InProgress],
+        ..base.clone()
+    };
+    for (q, index) in [
+        (base.clone(), "cases_due"),
+        (status.clone(), "cases_status_due"),
+        (
+            CaseQuery {
+                kinds: vec![CaseKind::Housing],
+                ..base.clone()
+            },
+            "cases_kind_due",
+        ),
+        (
+            CaseQuery {
+                assignee: Some(me),
+                ..base.clone()
+            },
+            "cases_assignee_due",
+        ),
+        (
+            CaseQuery {
+                due_before: Some("2026-12-05".parse().unwrap()),
+                ..base.clone()
+            },
+            "cases_due",
+        ),
+        (
+            CaseQuery {
+                due_after: Some("2026-12-05".parse().unwrap()),
+                ..status.clone()
+            },
+            "cases_status_due",
+        ),
+        (
+            CaseQuery {
+                sort: CaseSort::Created,
+                ..base.clone()
+            },
+            "cases_created",
+        ),
+        (
+            CaseQuery {
+                sort: CaseSort::Reference,
+                ..base.clone()
+            },
+            "cases_ref_sort",
+        ),
+        (
+            CaseQuery {
+                sort: CaseSort::Title,
+                ..base.clone()
+            },
+            "cases_title",
+        ),
+        // A search by due date reads the due index and tests each case against the matches.
+        (
+            CaseQuery {
+                search: Some("damp".into()),
+                ..base.clone()
+            },
+            "cases_due",
+        ),
+        (
+            CaseQuery {
+                search: Some("damp".into()),
+                ..status.clone()
+            },
+            "cases_status_due",
+        ),
+    ] {
+        for descending in [false, true] {
+            let q = CaseQuery {
+                descending,
+                ..q.clone()
+            };
+            let details = plan(&q);
+            assert!(
+                details
+                    .iter()
+                    .any(|d| d.contains(&format!("INDEX {index} "))
+                        || d.ends_with(&format!("INDEX {index}"))),
+                "{q:?} should read {index}: {details:?}"
+            );
+            assert!(
+                !details.iter().any(|d| d.contains("TEMP B-TREE")),
+                "{q:?} sorts: {details:?}"
+            );
+        }
+    }
+    // A search by relevance and nothing else ranks inside FTS5 and reads only the page's cases.
+    let details = plan(&CaseQuery {
+        search: Some("damp".into()),
+        sort: CaseSort::Relevance,
+        ..base.clone()
+    });
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("SEARCH c USING INTEGER PRIMARY KEY")),
+        "{details:?}"
+    );
+    assert!(
+        !details
+            .iter()
+            .any(|d| d == "SCAN c" || d.starts_with("SCAN c ")),
+        "{details:?}"
+    );
+}

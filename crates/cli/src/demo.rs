@@ -238,8 +238,11 @@ pub fn run(json: bool, cases: u32) -> Result<(), AppError> {
         ));
     }
     let device = app::device(&ctx)?;
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "fieldbook".into());
     say(&format!(
-        "\nOffline: {} changes to {} cases wait to sync. Try it yourself:\n  export FIELDBOOK_DATA={} FIELDBOOK_PASSPHRASE='demo passphrase'\n  fieldbook case list --search cafe\n  fieldbook case show {}",
+        "\nOffline: {} changes to {} cases wait to sync. Try it yourself:\n  export FIELDBOOK_DATA={} FIELDBOOK_PASSPHRASE='demo passphrase'\n  {exe} case list --search cafe\n  {exe} case show {}",
         device.outbox_changes,
         device.outbox_cases,
         dir.display(),

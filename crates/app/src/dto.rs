@@ -195,13 +195,26 @@ pub struct OptionDto {
 
 // ---- arguments ----
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Setting up a device. `Debug` leaves the passphrase out, so logs of a command's arguments
+/// never hold it; it is never serialised back out.
+#[derive(Clone, Deserialize, PartialEq)]
 pub struct InitArgs {
     pub passphrase: String,
     pub person_name: String,
     /// officer, team_leader or admin.
     pub role: String,
     pub device_number: u32,
+}
+
+impl std::fmt::Debug for InitArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitArgs")
+            .field("passphrase", &"<redacted>")
+            .field("person_name", &self.person_name)
+            .field("role", &self.role)
+            .field("device_number", &self.device_number)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -42,6 +42,10 @@ impl Serialize for AppError {
         ErrorDto {
             code: self.code(),
             message: self.to_string(),
+            field: match self {
+                Self::InvalidInput { field, .. } => Some(field.clone()),
+                _ => None,
+            },
         }
         .serialize(s)
     }
@@ -52,6 +56,9 @@ impl Serialize for AppError {
 pub struct ErrorDto {
     pub code: &'static str,
     pub message: String,
+    /// The input field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -437,13 +437,14 @@ pub fn transition(ctx: &Ctx, args: TransitionArgs) -> AppResult<CaseDto> {
     let to: CaseStatus = parse(&args.to)?;
     let comment = blank_to_none(args.comment);
     change(ctx, &args.case, move |c, a, now| {
+        // The comment first: a closed case takes no more notes. Both land in one change.
+        if let Some(text) = &comment {
+            c.add_note(text, a, now)?;
+        }
         if to == CaseStatus::Submitted {
             c.submit(a)?;
         } else {
             c.transition(to, a)?;
-        }
-        if let Some(text) = &comment {
-            c.add_note(text, a, now)?;
         }
         Ok(match to {
             CaseStatus::Submitted => "Submitted for review".into(),

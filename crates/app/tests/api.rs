@@ -254,6 +254,31 @@ fn a_team_leader_approves_or_returns_with_a_comment() {
         Some("Add the decibel reading")
     );
     assert!(returned.editable);
+
+    // Picked up again, resubmitted, approved, and closed with a closing comment.
+    let move_to = |to: &str, comment: Option<&str>| {
+        app::transition(
+            &ctx,
+            TransitionArgs {
+                case: c.id.clone(),
+                to: to.into(),
+                comment: comment.map(String::from),
+            },
+        )
+    };
+    move_to("in_progress", None).unwrap();
+    move_to("submitted", None).unwrap();
+    move_to("approved", Some("Good work")).unwrap();
+    let closed = move_to("closed", Some("No further action")).unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(
+        closed.notes.last().map(|n| n.text.as_str()),
+        Some("No further action")
+    );
+    assert_eq!(
+        move_to("approved", None).unwrap_err().code(),
+        "transition_not_allowed"
+    );
 }
 
 #[test]
@@ -515,4 +540,26 @@ fn errors_serialise_as_code_and_message() {
     let json = serde_json::to_value(&err).unwrap();
     assert_eq!(json["code"], "locked");
     assert!(json["message"].as_str().unwrap().contains("unlock"));
+    assert!(json.get("field").is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = device(dir.path(), "officer");
+    let err = app::list_cases(
+        &ctx,
+        ListArgs {
+            limit: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(serde_json::to_value(&err).unwrap()["field"], "limit");
+    let args = InitArgs {
+        passphrase: "hunter2 hunter2".into(),
+        person_name: "A".into(),
+        role: "officer".into(),
+        device_number: 1,
+    };
+    assert!(
+        !format!("{args:?}").contains("hunter2"),
+        "Debug hides the passphrase"
+    );
 }

@@ -40,8 +40,10 @@ enum Command {
         /// officer, team_leader or admin.
         #[arg(long, default_value = "officer")]
         role: String,
-        /// This device's number, unique within the council (part of every case reference).
-        #[arg(long, default_value_t = 1)]
+        /// This device's number, unique within the council and never reused, even after a
+        /// wipe: it is part of every case reference the device mints (the sync server will
+        /// issue it at registration).
+        #[arg(long)]
         device_number: u32,
     },
     /// Show this device: who uses it, how many cases it holds, what waits to sync.

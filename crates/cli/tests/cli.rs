@@ -42,7 +42,15 @@ impl Device {
 
     fn with_role(role: &str) -> Self {
         let d = Self::blank();
-        let dev = d.ok(&["init", "--name", NAME, "--role", role]);
+        let dev = d.ok(&[
+            "init",
+            "--name",
+            NAME,
+            "--role",
+            role,
+            "--device-number",
+            "3",
+        ]);
         assert_eq!(dev["role"], role);
         d
     }
@@ -225,7 +233,10 @@ fn init_sets_up_a_device_once_and_refuses_weak_passphrases() {
     // A second init is refused and changes nothing.
     let db_before = std::fs::read(d.data.join("fieldbook.db")).unwrap();
     let key_before = std::fs::read(d.data.join("fieldbook.key")).unwrap();
-    d.refuses("already_initialised", &["init", "--name", "Someone Else"]);
+    d.refuses(
+        "already_initialised",
+        &["init", "--name", "Someone Else", "--device-number", "8"],
+    );
     assert_eq!(
         std::fs::read(d.data.join("fieldbook.key")).unwrap(),
         key_before
@@ -238,7 +249,8 @@ fn init_sets_up_a_device_once_and_refuses_weak_passphrases() {
 
     // A weak passphrase is refused, and no half-made device is left behind.
     let weak = Device::blank();
-    let (code, message) = weak.fails_with("short", &["init", "--name", NAME]);
+    let (code, message) =
+        weak.fails_with("short", &["init", "--name", NAME, "--device-number", "9"]);
     assert_eq!(code, "weak_passphrase", "{message}");
     assert!(!weak.data.join("fieldbook.db").exists());
     assert!(!weak.data.join("fieldbook.key").exists());
@@ -246,7 +258,18 @@ fn init_sets_up_a_device_once_and_refuses_weak_passphrases() {
 
     // An unknown role is refused.
     let bad_role = Device::blank();
-    bad_role.refuses("unknown_role", &["init", "--name", NAME, "--role", "boss"]);
+    bad_role.refuses(
+        "unknown_role",
+        &[
+            "init",
+            "--name",
+            NAME,
+            "--role",
+            "boss",
+            "--device-number",
+            "9",
+        ],
+    );
 }
 
 #[test]
@@ -293,8 +316,8 @@ fn case_create_with_every_option_and_show_by_reference_or_id() {
     assert!(!id.is_empty());
     assert!(reference.starts_with("FH-"), "{reference}");
     assert!(
-        reference.contains("-1-"),
-        "device number 1 is in {reference}"
+        reference.contains("-3-"),
+        "device number 3 is in {reference}"
     );
     assert_eq!(c["kind"], "food_hygiene");
     assert_eq!(c["title"], "The Golden Spoon Cafe");
@@ -1000,7 +1023,10 @@ fn devices_that_cannot_be_opened_say_why() {
     std::fs::write(&file.data, b"just a file").unwrap();
     file.refuses("data_dir", &["device"]);
     file.refuses("data_dir", &["case", "list"]);
-    file.refuses("data_dir", &["init", "--name", NAME]);
+    file.refuses(
+        "data_dir",
+        &["init", "--name", NAME, "--device-number", "9"],
+    );
     assert_eq!(std::fs::read(&file.data).unwrap(), b"just a file");
 
     // A damaged database file.

@@ -99,7 +99,7 @@ fn killed_edits_never_lose_a_reported_save() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("device");
     let d = Device { home, data };
-    d.json(&["init", "--name", "Crash Tester"]);
+    d.json(&["init", "--name", "Crash Tester", "--device-number", "5"]);
     let case = d.json(&["case", "create", "--kind", "general", "--title", "Start"]);
     let reference = case["reference"].as_str().unwrap().to_string();
 

@@ -273,6 +273,12 @@ impl Case {
         actor: Actor,
         now: Timestamp,
     ) -> Result<VisitId, DomainError> {
+        if !template.applies_to(self.kind.code()) {
+            return Err(DomainError::TemplateNotForKind {
+                template: template.id.clone(),
+                kind: self.kind.label().to_lowercase(),
+            });
+        }
         self.start_work(actor)?;
         let id = VisitId::new();
         self.visits.insert(
@@ -566,13 +572,35 @@ fn too_long(field: &'static str, max: usize, value: &str) -> Result<(), DomainEr
     }
 }
 
+/// Refuse control characters (C0 and C1, DEL), which could rewrite a terminal or break an
+/// export; notes may keep line breaks and tabs.
+fn plain_text(field: &'static str, value: &str, multiline: bool) -> Result<(), DomainError> {
+    let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r'));
+    if value.chars().any(bad) {
+        Err(DomainError::ControlCharacters { field })
+    } else {
+        Ok(())
+    }
+}
+
 fn validate_title(title: &str) -> Result<String, DomainError> {
     let t = title.trim();
     if t.is_empty() {
         return Err(DomainError::EmptyTitle);
     }
     too_long("title", limits::TITLE, t)?;
+    plain_text("title", t, false)?;
     Ok(t.to_string())
+}
+
+/// A person's name as it appears in case histories: 1 to 100 characters of plain text.
+pub fn validate_person_name(name: &str) -> Result<String, DomainError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 {
+        return Err(DomainError::InvalidName);
+    }
+    plain_text("name", n, false)?;
+    Ok(n.to_string())
 }
 
 fn optional_text(
@@ -583,6 +611,7 @@ fn optional_text(
     let Some(v) = value else { return Ok(None) };
     let v = v.trim();
     too_long(field, max, v)?;
+    plain_text(field, v, false)?;
     Ok((!v.is_empty()).then(|| v.to_string()))
 }
 
@@ -596,6 +625,7 @@ fn validate_note(text: &str) -> Result<&str, DomainError> {
         });
     }
     too_long("note", limits::NOTE, t)?;
+    plain_text("note", t, true)?;
     Ok(t)
 }
 
@@ -852,6 +882,78 @@ mod tests {
         c.answer(v, "fh.hygiene", AnswerValue::Score(0), a, Timestamp(10))
             .unwrap();
         assert_eq!(c.status, CaseStatus::InProgress);
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_notes_keep_line_breaks() {
+        let a = officer();
+        let mut c = new_case(a);
+        for title in [
+            "Nice\u{1b}]0;pwned\u{7}",
+            "two\nlines",
+            "nul\u{0}",
+            "c1\u{9b}2K",
+        ] {
+            assert_eq!(
+                c.edit(
+                    CaseEdit {
+                        title: Some(title.into()),
+                        ..Default::default()
+                    },
+                    a
+                )
+                .map_err(|e| e.code()),
+                Err("control_characters"),
+                "{title:?}"
+            );
+        }
+        assert_eq!(
+            c.add_note("bell\u{7}", a, Timestamp(1))
+                .map_err(|e| e.code()),
+            Err("control_characters")
+        );
+        c.add_note("line one\nline two\twith a tab", a, Timestamp(1))
+            .unwrap();
+        assert_eq!(
+            validate_person_name("  Sam Patel ").as_deref(),
+            Ok("Sam Patel")
+        );
+        assert_eq!(
+            validate_person_name(" ").map_err(|e| e.code()),
+            Err("invalid_name")
+        );
+        assert_eq!(
+            validate_person_name("Sam\u{1b}[2K").map_err(|e| e.code()),
+            Err("control_characters")
+        );
+    }
+
+    #[test]
+    fn a_template_is_only_used_for_its_kinds_of_case() {
+        let a = officer();
+        let mut pothole = Case::new(
+            CaseId::new(),
+            CaseKind::Highways,
+            "HW-2026-1-0001".into(),
+            NewCase {
+                title: "Pothole".into(),
+                ..Default::default()
+            },
+            a,
+            Timestamp(1),
+        )
+        .unwrap();
+        let fh = latest_template("food-hygiene").unwrap();
+        assert_eq!(
+            pothole
+                .add_visit(fh, None, a, Timestamp(2))
+                .map_err(|e| e.code()),
+            Err("template_not_for_kind")
+        );
+        assert_eq!(pothole.status, CaseStatus::Open);
+        pothole
+            .add_visit(default_template_for("highways"), None, a, Timestamp(2))
+            .unwrap();
     }
 
     #[test]

@@ -14,6 +14,12 @@ pub enum DomainError {
     InvalidLocation { reason: String },
     #[error("enter a title")]
     EmptyTitle,
+    #[error("enter a name of 1 to 100 characters")]
+    InvalidName,
+    #[error("{field} contains control characters; use plain text")]
+    ControlCharacters { field: &'static str },
+    #[error("template '{template}' is not for {kind} cases")]
+    TemplateNotForKind { template: String, kind: String },
     #[error("{field} must be {max} characters or fewer (it has {actual})")]
     TooLong {
         field: &'static str,
@@ -74,6 +80,9 @@ impl DomainError {
             Self::InvalidDate { .. } => "invalid_date",
             Self::InvalidLocation { .. } => "invalid_location",
             Self::EmptyTitle => "empty_title",
+            Self::InvalidName => "invalid_name",
+            Self::ControlCharacters { .. } => "control_characters",
+            Self::TemplateNotForKind { .. } => "template_not_for_kind",
             Self::TooLong { .. } => "too_long",
             Self::InvalidPostcode { .. } => "invalid_postcode",
             Self::InvalidUprn { .. } => "invalid_uprn",

@@ -9,6 +9,8 @@ pub enum StoreError {
     NotInitialised { dir: String },
     #[error("a Fieldbook device already exists in {dir}")]
     AlreadyInitialised { dir: String },
+    #[error("the device number must be a whole number from 1 to {max}, unique to this device")]
+    InvalidDeviceNumber { max: u32 },
     #[error("the passphrase is wrong")]
     WrongPassphrase,
     #[error("the passphrase must be at least {min} characters")]
@@ -41,6 +43,7 @@ impl StoreError {
             Self::NotInitialised { .. } => "not_initialised",
             Self::AlreadyInitialised { .. } => "already_initialised",
             Self::WrongPassphrase => "wrong_passphrase",
+            Self::InvalidDeviceNumber { .. } => "invalid_device_number",
             Self::WeakPassphrase { .. } => "weak_passphrase",
             Self::DatabaseNewer { .. } => "database_newer",
             Self::Corrupt { .. } => "corrupt_database",

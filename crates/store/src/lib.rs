@@ -103,14 +103,16 @@ fn open_connection(path: &Path, key: &keys::DbKey, create: bool) -> Result<Conne
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags)?;
+    // Wait for another process's write rather than failing at once.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // SQLCipher logs failed decryption to stderr by default; errors reach the caller instead.
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+    // The statement text is wiped when dropped. (SQLCipher's `cipher_memory_security`, which
+    // wipes every freed allocation, is left off: it costs every query.)
     conn.execute_batch(&key.pragma())?;
-    // The first read decrypts page 1: a damaged file fails here.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-        .map_err(|e| StoreError::Corrupt {
-            detail: format!("{e}"),
-        })?;
+    // The first read decrypts page 1: a damaged file fails here (as not-a-database or
+    // corrupt, which the error conversion names; busy or I/O errors keep their own codes).
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -118,43 +120,50 @@ fn open_connection(path: &Path, key: &keys::DbKey, create: bool) -> Result<Conne
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;",
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 
 impl Store {
     /// Set up a new device in `dir` (created if missing), encrypted under `passphrase`.
     pub fn init(dir: &Path, passphrase: &str, setup: DeviceSetup, now: Timestamp) -> Result<Store> {
-        let name = setup.person_name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(StoreError::Domain(fieldbook_core::DomainError::TooLong {
-                field: "name (1 to 100 characters)",
-                max: 100,
-                actual: name.chars().count(),
-            }));
-        }
+        let name = fieldbook_core::case::validate_person_name(&setup.person_name)?;
         if setup.device_number == 0
             || setup.device_number > fieldbook_core::reference::MAX_DEVICE_NUMBER
         {
-            return Err(StoreError::Domain(
-                fieldbook_core::DomainError::InvalidReference {
-                    value: format!("device number {}", setup.device_number),
-                },
-            ));
+            return Err(StoreError::InvalidDeviceNumber {
+                max: fieldbook_core::reference::MAX_DEVICE_NUMBER,
+            });
         }
         create_private_dir(dir)?;
         let db_path = dir.join(DB_FILE);
-        if db_path.exists() || dir.join(KEY_FILE).exists() {
+        if db_path.exists() {
             return Err(StoreError::AlreadyInitialised {
                 dir: dir.display().to_string(),
             });
         }
+        // The database is built under a temporary name and renamed into place only once it is
+        // complete, so a key file without a database is a set-up that was interrupted (killed,
+        // power lost): start it again.
+        let building = dir.join(format!("{DB_FILE}.init"));
+        for leftover in [
+            KEY_FILE,
+            &format!("{DB_FILE}.init"),
+            &format!("{DB_FILE}.init-wal"),
+            &format!("{DB_FILE}.init-shm"),
+        ] {
+            match fs::remove_file(dir.join(leftover)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(data_dir_error(dir, e));
+                }
+                _ => {}
+            }
+        }
         let key = keys::create(&dir.join(KEY_FILE), passphrase)?;
         let result = (|| {
-            let mut conn = open_connection(&db_path, &key, true)?;
+            let mut conn = open_connection(&building, &key, true)?;
             // Only the device's user may read its files; SQLite gives the -wal and -shm files
             // the database file's permissions.
-            set_private(&db_path)?;
+            set_private(&building)?;
             migrate::run(&mut conn)?;
             let device = DeviceInfo {
                 device_id: DeviceId::new(),
@@ -186,16 +195,25 @@ impl Store {
                 ],
             )?;
             tx.commit()?;
+            // Closing the last connection checkpoints the WAL into the file; then the complete
+            // database takes its real name.
+            conn.close().map_err(|(_, e)| StoreError::from(e))?;
+            fs::rename(&building, &db_path).map_err(|e| data_dir_error(dir, e))?;
+            fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| data_dir_error(dir, e))?;
             Ok(Store {
-                conn,
+                conn: open_connection(&db_path, &key, false)?,
                 dir: dir.to_path_buf(),
                 device,
             })
         })();
         if result.is_err() {
             // Leave no half-made device behind.
-            let _ = fs::remove_file(&db_path);
-            let _ = fs::remove_file(dir.join(KEY_FILE));
+            for f in [DB_FILE, KEY_FILE] {
+                let _ = fs::remove_file(dir.join(f));
+            }
+            let _ = fs::remove_file(&building);
         }
         result
     }
@@ -535,19 +553,20 @@ impl Store {
                 out.push(cols.join("|"));
             }
         }
-        // The search index is contentless: compare what each case's row matches on instead.
-        let mut stmt = self
-            .conn
-            .prepare("SELECT c.pk FROM cases c ORDER BY c.pk")?;
-        let pks: Vec<i64> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut size = self
-            .conn
-            .prepare("SELECT count(*) FROM case_search WHERE rowid = ?1")?;
-        for pk in pks {
-            let n: i64 = size.query_row([pk], |r| r.get(0))?;
-            out.push(format!("search|{pk}|{n}"));
+        // The search index is contentless: compare the terms it holds for each case, with their
+        // column and position.
+        self.conn.execute_batch(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.case_search_terms
+                 USING fts5vocab(main, case_search, instance)",
+        )?;
+        let mut stmt = self.conn.prepare(
+            "SELECT doc, col, offset, term FROM temp.case_search_terms ORDER BY doc, col, offset",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (doc, col, offset, term): (i64, String, i64, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            out.push(format!("search|{doc}|{col}|{offset}|{term}"));
         }
         Ok(out)
     }

@@ -30,6 +30,8 @@ pub(crate) fn run(conn: &mut Connection) -> Result<()> {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while this one waited for the write lock.
+    let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version)?;

@@ -338,6 +338,16 @@ fn read_rows(
 }
 
 pub(crate) fn list(conn: &rusqlite::Connection, q: &CaseQuery) -> Result<CasePage> {
+    // Search text with no word in it ("!!!") matches nothing, rather than everything.
+    if q.search
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty() && fts_query(s).is_none())
+    {
+        return Ok(CasePage {
+            rows: Vec::new(),
+            total: 0,
+        });
+    }
     let sql = ListSql::new(q);
     let count = |statement: &str| -> Result<u64> {
         let n: i64 = conn

@@ -405,6 +405,10 @@ fn lists_filter_sort_page_and_search() {
     );
     assert!(search("nonexistentword").is_empty());
     assert!(
+        search("!!!").is_empty(),
+        "punctuation alone matches nothing"
+    );
+    assert!(
         search("\"unbalanced AND (").is_empty(),
         "FTS syntax in input is harmless"
     );
@@ -521,6 +525,12 @@ fn projections_rebuild_identically_from_the_documents() {
             .iter()
             .any(|r| r.starts_with("Text(\"visit\")") && r.ends_with("Integer(20)|Integer(4)")),
         "FSA rating 4 projected: {before:#?}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|r| r.starts_with("search|") && r.ends_with("|notes|4|damp")),
+        "the snapshot holds the indexed terms"
     );
     let n = store.rebuild_projections().unwrap();
     assert_eq!(n, 20);
@@ -995,5 +1005,76 @@ fn first_pages_are_read_in_index_order_without_sorting() {
             .iter()
             .any(|d| d == "SCAN c" || d.starts_with("SCAN c ")),
         "{details:?}"
+    );
+}
+
+#[test]
+fn an_interrupted_setup_can_be_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("device");
+    drop(new_store(&device));
+    // What a set-up killed half-way leaves: the key file and a database still being built.
+    std::fs::rename(
+        device.join(fieldbook_store::DB_FILE),
+        device.join("fieldbook.db.init"),
+    )
+    .unwrap();
+    assert_eq!(
+        Store::open(&device, PASS).unwrap_err().code(),
+        "not_initialised"
+    );
+    let mut store = Store::init(
+        &device,
+        "another passphrase",
+        setup("Second Try"),
+        Timestamp(T0),
+    )
+    .unwrap();
+    store
+        .create_case(
+            CaseKind::General,
+            case("After", "M1 1AE", None),
+            Timestamp(T0),
+        )
+        .unwrap();
+    drop(store);
+    let names: Vec<String> = std::fs::read_dir(&device)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".init"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    let store = Store::open(&device, "another passphrase").unwrap();
+    assert_eq!(store.device().person_name, "Second Try");
+    assert_eq!(
+        Store::init(&device, PASS, setup("Third"), Timestamp(T0))
+            .unwrap_err()
+            .code(),
+        "already_initialised"
+    );
+}
+
+#[test]
+fn device_numbers_and_names_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_number = DeviceSetup {
+        device_number: 0,
+        ..setup("A")
+    };
+    assert_eq!(
+        Store::init(dir.path(), PASS, bad_number, Timestamp(T0))
+            .unwrap_err()
+            .code(),
+        "invalid_device_number"
+    );
+    assert_eq!(
+        Store::init(dir.path(), PASS, setup("  "), Timestamp(T0))
+            .unwrap_err()
+            .code(),
+        "invalid_name"
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
     );
 }

@@ -1,8 +1,9 @@
 //! The data front ends see. These are the only serialisable types of the device API.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct DeviceDto {
     pub device_id: String,
     pub device_number: u32,
@@ -17,7 +18,7 @@ pub struct DeviceDto {
     pub outbox_changes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct LocationDto {
     pub lat: f64,
     pub lon: f64,
@@ -26,7 +27,7 @@ pub struct LocationDto {
     pub at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct CaseSummaryDto {
     pub id: String,
     pub reference: String,
@@ -49,7 +50,7 @@ pub struct CaseSummaryDto {
     pub photo_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct CasePageDto {
     pub cases: Vec<CaseSummaryDto>,
     pub total: u64,
@@ -57,14 +58,14 @@ pub struct CasePageDto {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct PersonDto {
     pub id: String,
     /// The person's name where this device knows it.
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct CaseDto {
     pub id: String,
     pub reference: String,
@@ -90,7 +91,7 @@ pub struct CaseDto {
     pub editable: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct VisitDto {
     pub id: String,
     pub template_id: String,
@@ -105,7 +106,7 @@ pub struct VisitDto {
     pub score: Option<ScoreDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct AnswerDto {
     pub item_id: String,
     pub label: String,
@@ -118,13 +119,13 @@ pub struct AnswerDto {
     pub at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct ScoreDto {
     pub total: u32,
     pub rating: u8,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct NoteDto {
     pub id: String,
     pub author: PersonDto,
@@ -132,7 +133,7 @@ pub struct NoteDto {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct PhotoDto {
     pub sha256: String,
     pub bytes: u64,
@@ -143,7 +144,7 @@ pub struct PhotoDto {
     pub visit_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct HistoryEntryDto {
     pub at: String,
     pub person: Option<PersonDto>,
@@ -152,7 +153,7 @@ pub struct HistoryEntryDto {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct TemplateDto {
     pub id: String,
     pub version: u32,
@@ -162,14 +163,14 @@ pub struct TemplateDto {
     pub sections: Vec<SectionDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct SectionDto {
     pub id: String,
     pub title: String,
     pub items: Vec<ItemDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct ItemDto {
     pub id: String,
     pub label: String,
@@ -187,7 +188,7 @@ pub struct ItemDto {
     pub multiline: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct OptionDto {
     pub value: String,
     pub label: String,
@@ -197,7 +198,7 @@ pub struct OptionDto {
 
 /// Setting up a device. `Debug` leaves the passphrase out, so logs of a command's arguments
 /// never hold it; it is never serialised back out.
-#[derive(Clone, Deserialize, PartialEq)]
+#[derive(Clone, Deserialize, PartialEq, TS)]
 pub struct InitArgs {
     pub passphrase: String,
     pub person_name: String,
@@ -217,7 +218,7 @@ impl std::fmt::Debug for InitArgs {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct NewCaseArgs {
     pub kind: String,
     pub title: String,
@@ -232,7 +233,7 @@ pub struct NewCaseArgs {
 }
 
 /// A change to a case's fields: `None` leaves a field alone; an empty string clears it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct EditCaseArgs {
     pub case: String,
     pub title: Option<String>,
@@ -248,7 +249,7 @@ pub struct EditCaseArgs {
     pub clear_location: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct ListArgs {
     pub search: Option<String>,
     #[serde(default)]
@@ -267,7 +268,7 @@ pub struct ListArgs {
     pub offset: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct AddVisitArgs {
     pub case: String,
     /// A template id; the case kind's default when absent.
@@ -277,7 +278,7 @@ pub struct AddVisitArgs {
     pub accuracy_m: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct AnswerArgs {
     pub case: String,
     pub visit: String,
@@ -286,17 +287,52 @@ pub struct AnswerArgs {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct NoteArgs {
     pub case: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 pub struct TransitionArgs {
     pub case: String,
     /// The status to move to.
     pub to: String,
     /// A comment recorded as a note with the move (a reason for returning, say).
     pub comment: Option<String>,
+}
+
+/// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
+/// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
+/// none of these exceeds 2^53.
+pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
+    let cfg = ts_rs::Config::new()
+        .with_large_int("number")
+        .with_out_dir(dir);
+    DeviceDto::export_all(&cfg)?;
+    LocationDto::export_all(&cfg)?;
+    CaseSummaryDto::export_all(&cfg)?;
+    CasePageDto::export_all(&cfg)?;
+    PersonDto::export_all(&cfg)?;
+    CaseDto::export_all(&cfg)?;
+    VisitDto::export_all(&cfg)?;
+    AnswerDto::export_all(&cfg)?;
+    ScoreDto::export_all(&cfg)?;
+    NoteDto::export_all(&cfg)?;
+    PhotoDto::export_all(&cfg)?;
+    HistoryEntryDto::export_all(&cfg)?;
+    TemplateDto::export_all(&cfg)?;
+    SectionDto::export_all(&cfg)?;
+    ItemDto::export_all(&cfg)?;
+    OptionDto::export_all(&cfg)?;
+    InitArgs::export_all(&cfg)?;
+    NewCaseArgs::export_all(&cfg)?;
+    EditCaseArgs::export_all(&cfg)?;
+    ListArgs::export_all(&cfg)?;
+    AddVisitArgs::export_all(&cfg)?;
+    AnswerArgs::export_all(&cfg)?;
+    NoteArgs::export_all(&cfg)?;
+    TransitionArgs::export_all(&cfg)?;
+    crate::ErrorDto::export_all(&cfg)?;
+    Ok(())
 }

@@ -52,12 +52,13 @@ impl Serialize for AppError {
 }
 
 /// The wire form of [`AppError`].
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ErrorDto {
     pub code: &'static str,
     pub message: String,
     /// The input field at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub field: Option<String>,
 }
 

@@ -1,0 +1,128 @@
+// The one door between the UI and the device. Screens never call Tauri (or anything else)
+// directly: they receive a `Backend`, so tests and the browser dev mode can hand them the mock.
+import type { AddVisitArgs } from "../bindings/AddVisitArgs";
+import type { AnswerArgs } from "../bindings/AnswerArgs";
+import type { CaseDto } from "../bindings/CaseDto";
+import type { CasePageDto } from "../bindings/CasePageDto";
+import type { DeviceDto } from "../bindings/DeviceDto";
+import type { EditCaseArgs } from "../bindings/EditCaseArgs";
+import type { ErrorDto } from "../bindings/ErrorDto";
+import type { HistoryEntryDto } from "../bindings/HistoryEntryDto";
+import type { ListArgs } from "../bindings/ListArgs";
+import type { NewCaseArgs } from "../bindings/NewCaseArgs";
+import type { NoteArgs } from "../bindings/NoteArgs";
+import type { TemplateDto } from "../bindings/TemplateDto";
+import type { TransitionArgs } from "../bindings/TransitionArgs";
+
+export type {
+  AddVisitArgs,
+  AnswerArgs,
+  CaseDto,
+  CasePageDto,
+  DeviceDto,
+  EditCaseArgs,
+  ErrorDto,
+  HistoryEntryDto,
+  ListArgs,
+  NewCaseArgs,
+  NoteArgs,
+  TemplateDto,
+  TransitionArgs,
+};
+
+/** Mirrors the device API in `crates/app/src/lib.rs`. Every method rejects with a `BackendError`. */
+export interface Backend {
+  device(): Promise<DeviceDto>;
+  unlock(passphrase: string): Promise<DeviceDto>;
+  lock(): Promise<void>;
+  listCases(args: ListArgs): Promise<CasePageDto>;
+  /** A case by its reference (or id). */
+  openCase(reference: string): Promise<CaseDto>;
+  createCase(args: NewCaseArgs): Promise<CaseDto>;
+  editCase(args: EditCaseArgs): Promise<CaseDto>;
+  addVisit(args: AddVisitArgs): Promise<CaseDto>;
+  answer(args: AnswerArgs): Promise<CaseDto>;
+  addNote(args: NoteArgs): Promise<CaseDto>;
+  submit(caseRef: string): Promise<CaseDto>;
+  transition(args: TransitionArgs): Promise<CaseDto>;
+  history(caseRef: string): Promise<HistoryEntryDto[]>;
+  templates(): Promise<TemplateDto[]>;
+}
+
+/** An `ErrorDto` as a throwable: `code` is stable and machine-readable, `message` is for people. */
+export class BackendError extends Error {
+  readonly code: string;
+  readonly field: string | undefined;
+
+  constructor(code: string, message: string, field?: string) {
+    super(message);
+    this.name = "BackendError";
+    this.code = code;
+    this.field = field;
+  }
+
+  static fromDto(dto: ErrorDto): BackendError {
+    return new BackendError(dto.code, dto.message, dto.field);
+  }
+
+  /** Whatever was thrown, as a `BackendError` (IPC rejections arrive as plain `ErrorDto` objects). */
+  static from(e: unknown): BackendError {
+    if (e instanceof BackendError) return e;
+    if (isErrorDto(e)) return BackendError.fromDto(e);
+    const message = e instanceof Error ? e.message : String(e);
+    return new BackendError("unexpected", message);
+  }
+
+  toDto(): ErrorDto {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+function isErrorDto(v: unknown): v is ErrorDto {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.code === "string" &&
+    typeof o.message === "string" &&
+    (o.field === undefined || typeof o.field === "string")
+  );
+}
+
+/** A `ListArgs` with every field at its default; override what you need. */
+export function listArgs(overrides: Partial<ListArgs> = {}): ListArgs {
+  return {
+    search: null,
+    statuses: [],
+    kinds: [],
+    assignee: null,
+    due_before: null,
+    due_after: null,
+    sort: null,
+    descending: false,
+    limit: 50,
+    offset: 0,
+    ...overrides,
+  };
+}
+
+/** Case statuses as the device API names them, with the labels people read. */
+export const STATUSES: ReadonlyArray<{ value: string; label: string }> = [
+  { value: "open", label: "Open" },
+  { value: "in_progress", label: "In progress" },
+  { value: "submitted", label: "Submitted" },
+  { value: "approved", label: "Approved" },
+  { value: "returned", label: "Returned" },
+  { value: "closed", label: "Closed" },
+];
+
+/** Case kinds as the device API names them, with their labels and reference prefixes. */
+export const KINDS: ReadonlyArray<{ value: string; label: string; prefix: string }> = [
+  { value: "food_hygiene", label: "Food hygiene", prefix: "FH" },
+  { value: "housing", label: "Housing (HHSRS)", prefix: "HS" },
+  { value: "highways", label: "Highway defect", prefix: "HW" },
+  { value: "fly_tipping", label: "Fly-tipping", prefix: "FT" },
+  { value: "enforcement", label: "Enforcement", prefix: "EN" },
+  { value: "general", label: "General", prefix: "GN" },
+];

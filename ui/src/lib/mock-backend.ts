@@ -1,0 +1,656 @@
+// An in-memory device for UI tests and the browser dev mode. It follows the device API's rules
+// closely enough that screens meet the same answers and error codes as in the app:
+// locked until unlocked, `wrong_passphrase`, `empty_title`, `case_not_found`, paging with totals.
+import {
+  BackendError,
+  KINDS,
+  STATUSES,
+  type AddVisitArgs,
+  type AnswerArgs,
+  type Backend,
+  type CaseDto,
+  type CasePageDto,
+  type DeviceDto,
+  type EditCaseArgs,
+  type HistoryEntryDto,
+  type ListArgs,
+  type NewCaseArgs,
+  type NoteArgs,
+  type TemplateDto,
+  type TransitionArgs,
+} from "./backend";
+import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
+import type { PersonDto } from "../bindings/PersonDto";
+import type { VisitDto } from "../bindings/VisitDto";
+
+export const MOCK_PASSPHRASE = "correct horse battery";
+const MAX_PAGE = 500;
+const YEAR = 2026;
+const DEVICE_NUMBER = 1;
+
+const ME: PersonDto = { id: "00000000-0000-4000-8000-000000000001", name: "Sam Officer" };
+
+/** Statuses an officer may move a case to, from each status. */
+const OFFICER_MOVES: Record<string, string[]> = {
+  open: ["in_progress"],
+  in_progress: ["submitted"],
+  submitted: [],
+  approved: [],
+  returned: ["in_progress"],
+  closed: [],
+};
+const EDITABLE = new Set(["open", "in_progress", "returned"]);
+
+const TEMPLATES: TemplateDto[] = [
+  {
+    id: "food-hygiene",
+    version: 1,
+    title: "Food hygiene inspection",
+    description: "Food Hygiene Rating Scheme inspection",
+    case_kinds: ["food_hygiene"],
+    sections: [
+      {
+        id: "premises",
+        title: "Premises",
+        items: [
+          {
+            id: "hand-washing",
+            label: "Is there a working hand-washing basin?",
+            hint: null,
+            required: true,
+            kind: "yes_no",
+            options: [],
+            min: null,
+            max: null,
+            unit: null,
+            integer: false,
+            max_len: null,
+            multiline: false,
+          },
+          {
+            id: "fridge-temp",
+            label: "Fridge temperature",
+            hint: "In degrees Celsius",
+            required: true,
+            kind: "number",
+            options: [],
+            min: -30,
+            max: 30,
+            unit: "°C",
+            integer: false,
+            max_len: null,
+            multiline: false,
+          },
+        ],
+      },
+    ],
+  },
+  {
+    id: "general-visit",
+    version: 1,
+    title: "General visit",
+    description: null,
+    case_kinds: KINDS.map((k) => k.value).filter((k) => k !== "food_hygiene"),
+    sections: [
+      {
+        id: "visit",
+        title: "Visit",
+        items: [
+          {
+            id: "findings",
+            label: "What did you find?",
+            hint: null,
+            required: true,
+            kind: "text",
+            options: [],
+            min: null,
+            max: null,
+            unit: null,
+            integer: false,
+            max_len: 2000,
+            multiline: true,
+          },
+        ],
+      },
+    ],
+  },
+];
+
+interface Stored {
+  dto: CaseDto;
+  updated_at: string;
+  history: HistoryEntryDto[];
+}
+
+export interface MockOptions {
+  /** How many cases the device holds at start (the first few are hand-written). Default 213. */
+  cases?: number;
+  /** Start unlocked (for screens beyond the unlock one). */
+  unlocked?: boolean;
+  /** Milliseconds each call waits, to see loading states in dev mode. Default 0. */
+  latencyMs?: number;
+}
+
+const SEEDS: Array<Pick<NewCaseArgs, "kind" | "title" | "address" | "postcode" | "due"> & { status: string }> = [
+  { kind: "food_hygiene", title: "The Golden Fork takeaway", address: "12 High Street, Anytown", postcode: "AN1 2BC", due: "2026-03-02", status: "open" },
+  { kind: "housing", title: "Damp and mould complaint", address: "Flat 4, 27 Mill Lane, Anytown", postcode: "AN3 7QP", due: "2026-03-05", status: "in_progress" },
+  { kind: "highways", title: "Pothole outside school", address: "Station Road, Anytown", postcode: "AN2 4DX", due: "2026-02-27", status: "submitted" },
+  { kind: "fly_tipping", title: "Mattresses dumped in lay-by", address: "Lay-by, Old Quarry Road", postcode: null, due: null, status: "returned" },
+  { kind: "enforcement", title: "Untidy land notice follow-up", address: "Plot 9, Canal Street", postcode: "AN5 1LT", due: "2026-04-10", status: "approved" },
+];
+
+const STREETS = ["High Street", "Church Road", "Mill Lane", "Station Road", "Park Avenue", "Victoria Street", "Queens Road", "Green Lane"];
+const TITLES: Record<string, string[]> = {
+  food_hygiene: ["Routine food inspection", "Café re-rating request", "Takeaway complaint"],
+  housing: ["HMO licence inspection", "Excess cold complaint", "Disrepair report"],
+  highways: ["Damaged kerb", "Pothole report", "Faulty street light"],
+  fly_tipping: ["Bags of rubbish dumped", "Builders' waste in alley", "Sofa on verge"],
+  enforcement: ["Noise nuisance", "Abandoned vehicle", "Overgrown hedge"],
+  general: ["Resident enquiry", "Site check", "Follow-up visit"],
+};
+
+function labelOf(list: ReadonlyArray<{ value: string; label: string }>, value: string): string {
+  return list.find((x) => x.value === value)?.label ?? value;
+}
+
+function blank(s: string | null | undefined): string | null {
+  return s == null || s.trim() === "" ? null : s.trim();
+}
+
+const POSTCODE = /^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$/i;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function validDate(s: string): boolean {
+  if (!DATE.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+}
+
+function normalisePostcode(p: string): string {
+  const compact = p.replace(/\s+/g, "").toUpperCase();
+  return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
+}
+
+export class MockBackend implements Backend {
+  private unlocked: boolean;
+  private readonly cases: Stored[] = [];
+  private readonly counters = new Map<string, number>();
+  private outboxChanges = 0;
+  private readonly outboxCases = new Set<string>();
+  private clock: number;
+  private nextId = 1;
+  private readonly latencyMs: number;
+
+  constructor(options: MockOptions = {}) {
+    this.unlocked = options.unlocked ?? false;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.clock = Date.UTC(2026, 1, 1, 9, 0, 0);
+    const count = options.cases ?? 213;
+    for (let i = 0; i < count; i++) {
+      const seed = SEEDS[i] ?? this.generated(i);
+      const c = this.insert(
+        {
+          kind: seed.kind,
+          title: seed.title,
+          address: seed.address,
+          postcode: seed.postcode,
+          uprn: null,
+          lat: null,
+          lon: null,
+          accuracy_m: null,
+          due: seed.due,
+        },
+        seed.status,
+      );
+      // Seeded cases count as synced: the outbox starts with a few real changes only.
+      this.outboxCases.delete(c.dto.id);
+    }
+    this.outboxChanges = Math.min(count, 3);
+  }
+
+  private generated(i: number): (typeof SEEDS)[number] {
+    const kind = KINDS[i % KINDS.length]!.value;
+    const titles = TITLES[kind]!;
+    const street = STREETS[(i * 7) % STREETS.length]!;
+    const day = 1 + ((i * 13) % 28);
+    const month = 1 + ((i * 5) % 6);
+    return {
+      kind,
+      title: titles[i % titles.length]!,
+      address: `${1 + ((i * 17) % 120)} ${street}, Anytown`,
+      postcode: i % 9 === 0 ? null : `AN${1 + (i % 9)} ${1 + (i % 8)}${"ABDEFGHJ"[i % 8]}${"LNPQRSTU"[(i * 3) % 8]}`,
+      due: i % 11 === 0 ? null : `${YEAR}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`,
+      status: STATUSES[(i * 3) % STATUSES.length]!.value,
+    };
+  }
+
+  private now(): string {
+    this.clock += 60_000;
+    return new Date(this.clock).toISOString();
+  }
+
+  private async settle(): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+  }
+
+  private guard(): void {
+    if (!this.unlocked) {
+      throw new BackendError("locked", "the device is locked: unlock it with your passphrase");
+    }
+  }
+
+  private find(ref: string): Stored {
+    const key = ref.trim().toUpperCase();
+    const found = this.cases.find((c) => c.dto.reference === key || c.dto.id.toUpperCase() === key);
+    if (!found) throw new BackendError("case_not_found", `there is no case ${ref.trim()} on this device`);
+    return found;
+  }
+
+  private uuid(): string {
+    const n = (this.nextId++).toString(16).padStart(12, "0");
+    return `10000000-0000-4000-8000-${n}`;
+  }
+
+  private record(c: Stored, message: string): void {
+    const at = this.now();
+    c.updated_at = at;
+    c.history.push({ at, person: ME, device_id: "mock-device", actor: "mock-actor", message });
+    this.outboxChanges += 1;
+    this.outboxCases.add(c.dto.id);
+  }
+
+  private validateFields(args: {
+    title?: string | null;
+    postcode?: string | null;
+    uprn?: string | null;
+    due?: string | null;
+  }): void {
+    if (args.title !== undefined && args.title !== null && args.title.trim() === "") {
+      throw new BackendError("empty_title", "enter a title");
+    }
+    if (args.title && args.title.trim().length > 200) {
+      throw new BackendError("too_long", "the title must be 200 characters or fewer");
+    }
+    const pc = blank(args.postcode);
+    if (pc !== null && !POSTCODE.test(pc)) {
+      throw new BackendError("invalid_postcode", `'${pc}' is not a UK postcode`);
+    }
+    const uprn = blank(args.uprn);
+    if (uprn !== null && !/^\d{1,12}$/.test(uprn)) {
+      throw new BackendError("invalid_uprn", `'${uprn}' is not a UPRN (up to 12 digits)`);
+    }
+    const due = blank(args.due);
+    if (due !== null && !validDate(due)) {
+      throw new BackendError("invalid_date", `'${due}' is not a date (YYYY-MM-DD)`);
+    }
+  }
+
+  private insert(args: NewCaseArgs, status = "open"): Stored {
+    if (!KINDS.some((k) => k.value === args.kind)) {
+      throw new BackendError("unknown_case_kind", `'${args.kind}' is not a case kind`);
+    }
+    if (args.title.trim() === "") throw new BackendError("empty_title", "enter a title");
+    this.validateFields(args);
+    const prefix = KINDS.find((k) => k.value === args.kind)!.prefix;
+    const seq = (this.counters.get(prefix) ?? 0) + 1;
+    this.counters.set(prefix, seq);
+    const at = this.now();
+    const postcode = blank(args.postcode);
+    const uprn = blank(args.uprn);
+    const dto: CaseDto = {
+      id: this.uuid(),
+      reference: `${prefix}-${YEAR}-${DEVICE_NUMBER}-${String(seq).padStart(4, "0")}`,
+      kind: args.kind,
+      kind_label: labelOf(KINDS, args.kind),
+      title: args.title.trim(),
+      address: blank(args.address),
+      postcode: postcode === null ? null : normalisePostcode(postcode),
+      uprn: uprn === null ? null : Number(uprn),
+      location:
+        args.lat !== null && args.lon !== null
+          ? { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "manual", at }
+          : null,
+      status,
+      status_label: labelOf(STATUSES, status).toLowerCase(),
+      assignee: ME,
+      due: blank(args.due),
+      created_by: ME,
+      created_at: at,
+      visits: [],
+      notes: [],
+      photos: [],
+      allowed_transitions: OFFICER_MOVES[status] ?? [],
+      editable: EDITABLE.has(status),
+    };
+    const stored: Stored = { dto, updated_at: at, history: [] };
+    this.cases.push(stored);
+    this.record(stored, `Created case ${dto.reference}`);
+    return stored;
+  }
+
+  private setStatus(c: Stored, status: string): void {
+    c.dto.status = status;
+    c.dto.status_label = labelOf(STATUSES, status).toLowerCase();
+    c.dto.allowed_transitions = OFFICER_MOVES[status] ?? [];
+    c.dto.editable = EDITABLE.has(status);
+  }
+
+  private editable(c: Stored): void {
+    if (!c.dto.editable) {
+      throw new BackendError("case_locked", `case ${c.dto.reference} is ${c.dto.status_label} and can no longer change`);
+    }
+  }
+
+  private copy(c: Stored): CaseDto {
+    return structuredClone(c.dto);
+  }
+
+  // ------------------------------------------------------------------ device
+
+  async device(): Promise<DeviceDto> {
+    await this.settle();
+    this.guard();
+    return {
+      device_id: "20000000-0000-4000-8000-000000000001",
+      device_number: DEVICE_NUMBER,
+      person_id: ME.id,
+      person_name: ME.name ?? "",
+      role: "officer",
+      data_dir: "(in memory)",
+      case_count: this.cases.length,
+      outbox_cases: this.outboxCases.size,
+      outbox_changes: this.outboxChanges,
+    };
+  }
+
+  async unlock(passphrase: string): Promise<DeviceDto> {
+    await this.settle();
+    if (passphrase !== MOCK_PASSPHRASE) {
+      this.unlocked = false;
+      throw new BackendError("wrong_passphrase", "the passphrase is wrong");
+    }
+    this.unlocked = true;
+    return this.device();
+  }
+
+  async lock(): Promise<void> {
+    await this.settle();
+    this.unlocked = false;
+  }
+
+  // ------------------------------------------------------------------ cases
+
+  async listCases(args: ListArgs): Promise<CasePageDto> {
+    await this.settle();
+    for (const s of args.statuses) {
+      if (!STATUSES.some((x) => x.value === s)) throw new BackendError("unknown_status", `'${s}' is not a case status`);
+    }
+    for (const k of args.kinds) {
+      if (!KINDS.some((x) => x.value === k)) throw new BackendError("unknown_case_kind", `'${k}' is not a case kind`);
+    }
+    const limit = args.limit ?? 50;
+    if (limit < 1 || limit > MAX_PAGE) {
+      throw new BackendError("invalid_input", `a page holds 1 to ${MAX_PAGE} cases`, "limit");
+    }
+    const search = blank(args.search);
+    if (search !== null && search.length > 200) {
+      throw new BackendError("invalid_input", "search text must be 200 characters or fewer", "search");
+    }
+    const dueBefore = blank(args.due_before);
+    const dueAfter = blank(args.due_after);
+    for (const [field, d] of [["due_before", dueBefore], ["due_after", dueAfter]] as const) {
+      if (d !== null && !validDate(d)) throw new BackendError("invalid_date", `'${d}' is not a date (YYYY-MM-DD)`, field);
+    }
+    const sort = blank(args.sort) ?? (search ? "relevance" : "due");
+    if (!["due", "updated", "created", "reference", "title", "relevance"].includes(sort)) {
+      throw new BackendError(
+        "invalid_input",
+        `'${sort}' is not a sort order (due, updated, created, reference, title, relevance)`,
+        "sort",
+      );
+    }
+    this.guard();
+
+    const terms = (search ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    const assignee = blank(args.assignee);
+    const rows = this.cases.filter(({ dto }) => {
+      if (args.statuses.length > 0 && !args.statuses.includes(dto.status)) return false;
+      if (args.kinds.length > 0 && !args.kinds.includes(dto.kind)) return false;
+      if (assignee !== null && dto.assignee?.id !== (assignee === "me" ? ME.id : assignee)) return false;
+      if (dueBefore !== null && (dto.due === null || dto.due > dueBefore)) return false;
+      if (dueAfter !== null && (dto.due === null || dto.due < dueAfter)) return false;
+      if (terms.length > 0) {
+        const hay = [dto.title, dto.reference, dto.postcode ?? "", (dto.postcode ?? "").replace(/\s/g, "")]
+          .join(" ")
+          .toLowerCase();
+        if (!terms.every((t) => hay.includes(t))) return false;
+      }
+      return true;
+    });
+
+    const key = (c: Stored): string => {
+      switch (sort) {
+        case "updated":
+          return c.updated_at;
+        case "created":
+          return c.dto.created_at;
+        case "reference":
+          return c.dto.reference;
+        case "title":
+          return c.dto.title.toLowerCase();
+        case "relevance":
+          return c.dto.title.toLowerCase().includes(terms[0] ?? "") ? "0" : "1";
+        default:
+          return c.dto.due ?? "9999-99-99"; // no due date last
+      }
+    };
+    rows.sort((a, b) => {
+      const k = key(a).localeCompare(key(b)) || a.dto.reference.localeCompare(b.dto.reference);
+      return args.descending ? -k : k;
+    });
+
+    const offset = args.offset ?? 0;
+    return {
+      cases: rows.slice(offset, offset + limit).map((c) => this.summary(c)),
+      total: rows.length,
+      offset,
+      limit,
+    };
+  }
+
+  private summary(c: Stored): CaseSummaryDto {
+    const d = c.dto;
+    return {
+      id: d.id,
+      reference: d.reference,
+      kind: d.kind,
+      kind_label: d.kind_label,
+      title: d.title,
+      address: d.address,
+      postcode: d.postcode,
+      uprn: d.uprn,
+      lat: d.location?.lat ?? null,
+      lon: d.location?.lon ?? null,
+      status: d.status,
+      status_label: d.status_label,
+      assignee: d.assignee?.id ?? null,
+      due: d.due,
+      created_at: d.created_at,
+      updated_at: c.updated_at,
+      visit_count: d.visits.length,
+      note_count: d.notes.length,
+      photo_count: d.photos.length,
+    };
+  }
+
+  async openCase(reference: string): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    return this.copy(this.find(reference));
+  }
+
+  async createCase(args: NewCaseArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    return this.copy(this.insert(args));
+  }
+
+  async editCase(args: EditCaseArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    this.editable(c);
+    this.validateFields(args);
+    const d = c.dto;
+    if (args.title !== null) d.title = args.title.trim();
+    if (args.address !== null) d.address = blank(args.address);
+    if (args.postcode !== null) {
+      const pc = blank(args.postcode);
+      d.postcode = pc === null ? null : normalisePostcode(pc);
+    }
+    if (args.uprn !== null) {
+      const u = blank(args.uprn);
+      d.uprn = u === null ? null : Number(u);
+    }
+    if (args.due !== null) d.due = blank(args.due);
+    if (args.clear_location) d.location = null;
+    else if (args.lat !== null && args.lon !== null) {
+      d.location = { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "manual", at: this.now() };
+    }
+    this.record(c, "Edited case");
+    return this.copy(c);
+  }
+
+  async addVisit(args: AddVisitArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    this.editable(c);
+    const template =
+      args.template === null
+        ? TEMPLATES.find((t) => t.case_kinds.includes(c.dto.kind))
+        : TEMPLATES.find((t) => t.id === args.template);
+    if (!template) throw new BackendError("unknown_template", `there is no template ${args.template ?? ""}`);
+    if (!template.case_kinds.includes(c.dto.kind)) {
+      throw new BackendError("template_not_for_kind", `${template.title} is not for ${c.dto.kind_label} cases`);
+    }
+    const at = this.now();
+    const visit: VisitDto = {
+      id: this.uuid(),
+      template_id: template.id,
+      template_version: template.version,
+      template_title: template.title,
+      started_at: at,
+      officer: ME,
+      location:
+        args.lat !== null && args.lon !== null
+          ? { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "device", at }
+          : null,
+      answers: [],
+      missing_required: template.sections.flatMap((s) => s.items.filter((i) => i.required).map((i) => i.label)),
+      score: null,
+    };
+    c.dto.visits.push(visit);
+    if (c.dto.status === "open") this.setStatus(c, "in_progress");
+    this.record(c, `Started a visit: ${template.title}`);
+    return this.copy(c);
+  }
+
+  async answer(args: AnswerArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    this.editable(c);
+    const visit = c.dto.visits.find((v) => v.id === args.visit);
+    if (!visit) throw new BackendError("unknown_visit", `there is no visit ${args.visit} on this case`);
+    const template = TEMPLATES.find((t) => t.id === visit.template_id)!;
+    const items = template.sections.flatMap((s) => s.items);
+    const item = items.find((i) => i.id === args.item);
+    if (!item) throw new BackendError("unknown_item", `there is no question ${args.item} in ${template.title}`);
+    const value = args.value.trim();
+    visit.answers = visit.answers.filter((a) => a.item_id !== item.id);
+    if (value !== "") {
+      let display = value;
+      if (item.kind === "yes_no") {
+        if (!["yes", "no"].includes(value.toLowerCase())) {
+          throw new BackendError("invalid_answer", `${item.label}: answer yes or no`);
+        }
+        display = value.toLowerCase() === "yes" ? "Yes" : "No";
+      } else if (item.kind === "number") {
+        const n = Number(value);
+        if (!Number.isFinite(n) || (item.min !== null && n < item.min) || (item.max !== null && n > item.max)) {
+          throw new BackendError("invalid_answer", `${item.label}: enter a number from ${item.min} to ${item.max}`);
+        }
+      } else if (item.max_len !== null && value.length > item.max_len) {
+        throw new BackendError("invalid_answer", `${item.label}: ${item.max_len} characters or fewer`);
+      }
+      visit.answers.push({ item_id: item.id, label: item.label, kind: item.kind, display, input: value, by: ME, at: this.now() });
+    }
+    visit.missing_required = items
+      .filter((i) => i.required && !visit.answers.some((a) => a.item_id === i.id))
+      .map((i) => i.label);
+    this.record(c, `Answered "${item.label}"`);
+    return this.copy(c);
+  }
+
+  async addNote(args: NoteArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    if (args.text.trim() === "") throw new BackendError("invalid_input", "enter the note's text", "text");
+    if (c.dto.status === "closed") this.editable(c);
+    c.dto.notes.push({ id: this.uuid(), author: ME, at: this.now(), text: args.text.trim() });
+    this.record(c, "Added a note");
+    return this.copy(c);
+  }
+
+  async submit(caseRef: string): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(caseRef);
+    if (c.dto.visits.length === 0 && c.dto.editable) {
+      throw new BackendError("no_visits", "record a visit before submitting the case");
+    }
+    if (c.dto.status !== "in_progress") {
+      throw new BackendError("transition_not_allowed", `a ${c.dto.status_label} case cannot become submitted`);
+    }
+    const incomplete = c.dto.visits.find((v) => v.missing_required.length > 0);
+    if (incomplete) {
+      throw new BackendError("visit_incomplete", `answer these questions first: ${incomplete.missing_required.join(", ")}`);
+    }
+    this.setStatus(c, "submitted");
+    this.record(c, "Submitted for review");
+    return this.copy(c);
+  }
+
+  async transition(args: TransitionArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    if (!STATUSES.some((s) => s.value === args.to)) {
+      throw new BackendError("unknown_status", `'${args.to}' is not a case status`);
+    }
+    const c = this.find(args.case);
+    if (!(OFFICER_MOVES[c.dto.status] ?? []).includes(args.to)) {
+      throw new BackendError(
+        "transition_not_allowed",
+        `a ${c.dto.status_label} case cannot become ${labelOf(STATUSES, args.to).toLowerCase()}`,
+      );
+    }
+    const comment = blank(args.comment);
+    if (comment !== null) c.dto.notes.push({ id: this.uuid(), author: ME, at: this.now(), text: comment });
+    this.setStatus(c, args.to);
+    this.record(c, `Moved to ${c.dto.status_label}`);
+    return this.copy(c);
+  }
+
+  async history(caseRef: string): Promise<HistoryEntryDto[]> {
+    await this.settle();
+    this.guard();
+    return structuredClone(this.find(caseRef).history);
+  }
+
+  async templates(): Promise<TemplateDto[]> {
+    await this.settle();
+    return structuredClone(TEMPLATES);
+  }
+}

@@ -1,0 +1,36 @@
+// The desktop app's backend: one Tauri command per device API function, a thin mapping only.
+// Command names are the Rust function names (snake_case); structured arguments travel as `{ args }`.
+import { invoke } from "@tauri-apps/api/core";
+import { BackendError, type Backend } from "./backend";
+
+async function call<T>(command: string, payload?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, payload);
+  } catch (e) {
+    throw BackendError.from(e);
+  }
+}
+
+export function tauriBackend(): Backend {
+  return {
+    device: () => call("device"),
+    unlock: (passphrase) => call("unlock", { passphrase }),
+    lock: () => call("lock"),
+    listCases: (args) => call("list_cases", { args }),
+    openCase: (reference) => call("open_case", { case: reference }),
+    createCase: (args) => call("create_case", { args }),
+    editCase: (args) => call("edit_case", { args }),
+    addVisit: (args) => call("add_visit", { args }),
+    answer: (args) => call("answer", { args }),
+    addNote: (args) => call("add_note", { args }),
+    submit: (caseRef) => call("submit", { case: caseRef }),
+    transition: (args) => call("transition", { args }),
+    history: (caseRef) => call("history", { case: caseRef }),
+    templates: () => call("templates"),
+  };
+}
+
+/** Whether this page runs inside the Tauri webview. */
+export function insideTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}

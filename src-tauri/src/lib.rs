@@ -8,6 +8,9 @@ use tauri::{Manager, State};
 
 type R<T> = Result<T, AppError>;
 
+/// The commands registered below, as declared to Tauri's ACL in `build.rs`.
+pub const COMMANDS: &[&str] = include!("../commands.rs");
+
 #[tauri::command(async)]
 fn device(ctx: State<'_, Ctx>) -> R<app::DeviceDto> {
     app::device(&ctx)

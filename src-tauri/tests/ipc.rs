@@ -89,3 +89,36 @@ fn commands_reach_the_device_api_and_errors_keep_their_codes() {
             >= 3
     );
 }
+
+#[test]
+fn every_declared_command_is_registered_and_granted() {
+    let capability: Value =
+        serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+    let granted: Vec<&str> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = fieldbook_desktop::COMMANDS
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    assert_eq!(
+        granted, expected,
+        "capabilities/default.json grants exactly the declared commands"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = window(dir.path());
+    for cmd in fieldbook_desktop::COMMANDS {
+        // Bad or missing arguments are fine here; an unknown command is not.
+        if let Err(e) = invoke(&w, cmd, json!({})) {
+            let text = e.to_string();
+            assert!(
+                !text.contains("not found"),
+                "{cmd} is not registered: {text}"
+            );
+        }
+    }
+}

@@ -17,7 +17,7 @@ use fieldbook_core::template::{
     AnswerValue, ItemKind, Template, default_template_for, latest_template,
 };
 use fieldbook_core::{
-    Case, CaseEdit, CaseId, CaseKind, CaseStatus, Date, Location, LocationSource, NewCase, NoteId,
+    Case, CaseEdit, CaseKind, CaseStatus, Date, Location, LocationSource, NewCase, NoteId,
     PersonId, Role, TRANSITIONS, Timestamp, VisitId,
 };
 use fieldbook_store::{CaseQuery, CaseRow, CaseSort, DeviceSetup, MAX_PAGE, Store};
@@ -752,9 +752,4 @@ fn template_dto(t: &Template) -> TemplateDto {
             })
             .collect(),
     }
-}
-
-/// A parsed case id, for front ends that hold ids.
-pub fn parse_case_id(s: &str) -> AppResult<CaseId> {
-    parse(s)
 }

@@ -494,7 +494,7 @@ pub fn reconcile_changes<D: autosurgeon::Doc>(
                     "answers",
                     &b.answers,
                     &a.answers,
-                    |doc, obj, key, _, a| autosurgeon::reconcile_prop(doc, obj, key, a),
+                    replace_entry,
                 )
             },
         )?;
@@ -506,7 +506,7 @@ pub fn reconcile_changes<D: autosurgeon::Doc>(
             "notes",
             &before.notes,
             &after.notes,
-            |doc, obj, key, _, a| autosurgeon::reconcile_prop(doc, obj, key, a),
+            replace_entry,
         )?;
     }
     if before.photos != after.photos {
@@ -516,10 +516,21 @@ pub fn reconcile_changes<D: autosurgeon::Doc>(
             "photos",
             &before.photos,
             &after.photos,
-            |doc, obj, key, _, a| autosurgeon::reconcile_prop(doc, obj, key, a),
+            replace_entry,
         )?;
     }
     Ok(())
+}
+
+/// Write a map entry whole (an answer, a note, a photo reference: small, leaf-like values).
+fn replace_entry<D: autosurgeon::Doc, V: Reconcile>(
+    doc: &mut D,
+    obj: &automerge::ObjId,
+    key: &str,
+    _before: &V,
+    after: &V,
+) -> Result<(), autosurgeon::ReconcileError> {
+    autosurgeon::reconcile_prop(doc, obj, key, after)
 }
 
 fn map_obj<D: autosurgeon::Doc>(

@@ -16,4 +16,7 @@
     "transition",
     "history",
     "templates",
+    "save_draft",
+    "drafts",
+    "clear_drafts",
 ]

@@ -71,6 +71,18 @@ fn history(ctx: State<'_, Ctx>, case: String) -> R<Vec<app::HistoryEntryDto>> {
 fn templates() -> Vec<app::TemplateDto> {
     app::templates()
 }
+#[tauri::command(async)]
+fn save_draft(ctx: State<'_, Ctx>, args: app::DraftArgs) -> R<()> {
+    app::save_draft(&ctx, args)
+}
+#[tauri::command(async)]
+fn drafts(ctx: State<'_, Ctx>, prefix: String) -> R<Vec<app::DraftDto>> {
+    app::drafts(&ctx, &prefix)
+}
+#[tauri::command(async)]
+fn clear_drafts(ctx: State<'_, Ctx>, prefix: String) -> R<u32> {
+    app::clear_drafts(&ctx, &prefix)
+}
 
 /// `base` with the app's commands and device context, on any runtime (the tests pass Tauri's
 /// mock builder). The device lives in `data_dir` when given, else in the platform's app data
@@ -102,16 +114,31 @@ pub fn configure<Rt: tauri::Runtime>(
         submit,
         transition,
         history,
-        templates
+        templates,
+        save_draft,
+        drafts,
+        clear_drafts
     ])
 }
 
-/// Run the desktop app. `FIELDBOOK_DATA` overrides the data directory (tests, demos).
+/// The app identifier tests run under, so they never share the webview's storage (or, without
+/// `FIELDBOOK_DATA`, the device) with the real app on the same machine.
+pub const TEST_IDENTIFIER: &str = "uk.gov.anytown.fieldbook.test";
+
+/// Run the desktop app. `FIELDBOOK_DATA` overrides the data directory (tests, demos);
+/// `FIELDBOOK_IDENTIFIER` overrides the app identifier, and only to [`TEST_IDENTIFIER`].
 pub fn run() {
     let data_dir = std::env::var_os("FIELDBOOK_DATA").map(std::path::PathBuf::from);
-    if let Err(e) = configure(tauri::Builder::default(), data_dir)
-        .run(tauri::generate_context!("../tauri.conf.json"))
-    {
+    let mut context = tauri::generate_context!("../tauri.conf.json");
+    match std::env::var("FIELDBOOK_IDENTIFIER") {
+        Ok(id) if id == TEST_IDENTIFIER => context.config_mut().identifier = id,
+        Ok(id) => {
+            eprintln!("error: FIELDBOOK_IDENTIFIER may only be {TEST_IDENTIFIER}, not {id:?}");
+            std::process::exit(2);
+        }
+        Err(_) => {}
+    }
+    if let Err(e) = configure(tauri::Builder::default(), data_dir).run(context) {
         eprintln!("error: Fieldbook could not start: {e}");
         std::process::exit(1);
     }

@@ -194,6 +194,14 @@ pub struct OptionDto {
     pub label: String,
 }
 
+/// Something typed into a form and not yet saved into a case (see [`crate::save_draft`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct DraftDto {
+    pub key: String,
+    pub value: String,
+    pub updated_at: String,
+}
+
 // ---- arguments ----
 
 /// Setting up a device. `Debug` leaves the passphrase out, so logs of a command's arguments
@@ -302,6 +310,13 @@ pub struct TransitionArgs {
     pub comment: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+pub struct DraftArgs {
+    /// Which form field: "case:<id>:title", "visit:<id>:<item>", "new-case:title", ...
+    pub key: String,
+    pub value: String,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -333,6 +348,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AnswerArgs::export_all(&cfg)?;
     NoteArgs::export_all(&cfg)?;
     TransitionArgs::export_all(&cfg)?;
+    DraftDto::export_all(&cfg)?;
+    DraftArgs::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())
 }

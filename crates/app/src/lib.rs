@@ -477,6 +477,66 @@ pub fn history(ctx: &Ctx, case: &str) -> AppResult<Vec<HistoryEntryDto>> {
     })
 }
 
+// ---------------------------------------------------------------- drafts
+
+/// The longest draft key, in bytes.
+pub const MAX_DRAFT_KEY: usize = 200;
+/// The longest draft value, in bytes (a long note is a few kilobytes).
+pub const MAX_DRAFT_VALUE: usize = 100_000;
+
+fn draft_prefix(prefix: &str) -> AppResult<&str> {
+    if prefix.len() > MAX_DRAFT_KEY || prefix.chars().any(char::is_control) {
+        return Err(AppError::input(
+            "key",
+            format!("a draft key is at most {MAX_DRAFT_KEY} bytes of printable text"),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Keep what the person has typed into a form field, durably, before it is saved into a case
+/// (every keystroke: closing or killing the app mid-form then loses at most the one in flight).
+/// Drafts stay on this device, encrypted with everything else, and are never synced.
+pub fn save_draft(ctx: &Ctx, args: DraftArgs) -> AppResult<()> {
+    let key = draft_prefix(&args.key)?;
+    if key.is_empty() {
+        return Err(AppError::input("key", "a draft needs a key"));
+    }
+    if args.value.len() > MAX_DRAFT_VALUE {
+        return Err(AppError::input(
+            "value",
+            format!("a draft holds at most {MAX_DRAFT_VALUE} bytes"),
+        ));
+    }
+    let now = ctx.now();
+    ctx.with_store(|s| Ok(s.save_draft(key, &args.value, now)?))
+}
+
+/// The drafts whose keys start with `prefix` (a whole form's), in key order.
+pub fn drafts(ctx: &Ctx, prefix: &str) -> AppResult<Vec<DraftDto>> {
+    let prefix = draft_prefix(prefix)?;
+    ctx.with_store(|s| {
+        Ok(s.drafts(prefix)?
+            .into_iter()
+            .map(|d| DraftDto {
+                key: d.key,
+                value: d.value,
+                updated_at: d.updated_at.to_rfc3339(),
+            })
+            .collect())
+    })
+}
+
+/// Forget the drafts whose keys start with `prefix` (saved into the case, or abandoned).
+/// An empty prefix is refused: it would throw away every unsaved form at once.
+pub fn clear_drafts(ctx: &Ctx, prefix: &str) -> AppResult<u32> {
+    let prefix = draft_prefix(prefix)?;
+    if prefix.is_empty() {
+        return Err(AppError::input("key", "say which drafts to clear"));
+    }
+    ctx.with_store(|s| Ok(s.clear_drafts(prefix)? as u32))
+}
+
 /// The inspection templates this build ships.
 pub fn templates() -> Vec<TemplateDto> {
     fieldbook_core::template::builtin_templates()

@@ -563,3 +563,71 @@ fn errors_serialise_as_code_and_message() {
         "Debug hides the passphrase"
     );
 }
+
+#[test]
+fn drafts_keep_what_was_typed_until_cleared_and_survive_a_relock() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = device(dir.path(), "officer");
+    let save = |key: &str, value: &str| {
+        app::save_draft(
+            &ctx,
+            app::DraftArgs {
+                key: key.into(),
+                value: value.into(),
+            },
+        )
+    };
+    save("new-case:title", "Chip sh").unwrap();
+    save("new-case:title", "Chip shop").unwrap();
+    save("new-case:postcode", "M1 1").unwrap();
+    save("new-case_x:title", "another form").unwrap();
+    save("visit:1:q", "").unwrap();
+    let outbox_before = app::device(&ctx).unwrap().outbox_changes;
+
+    // A relock (and so a restart) keeps them: they are in the encrypted database.
+    app::lock(&ctx);
+    assert_eq!(app::drafts(&ctx, "new-case:").unwrap_err().code(), "locked");
+    assert_eq!(save("k", "v").unwrap_err().code(), "locked");
+    app::unlock(&ctx, "a long passphrase").unwrap();
+
+    let got = app::drafts(&ctx, "new-case:").unwrap();
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|d| (d.key.as_str(), d.value.as_str()))
+        .collect();
+    // Prefixes are literal: "_" is not a wildcard, and case matters.
+    assert_eq!(
+        pairs,
+        [
+            ("new-case:postcode", "M1 1"),
+            ("new-case:title", "Chip shop")
+        ]
+    );
+    assert!(app::drafts(&ctx, "NEW-CASE:").unwrap().is_empty());
+    assert_eq!(app::drafts(&ctx, "visit:1:").unwrap()[0].value, "");
+    // Drafts are not changes to any case: nothing waits to be synced because of them.
+    assert_eq!(app::device(&ctx).unwrap().outbox_changes, outbox_before);
+
+    assert_eq!(app::clear_drafts(&ctx, "new-case:").unwrap(), 2);
+    assert!(app::drafts(&ctx, "new-case:").unwrap().is_empty());
+    assert_eq!(app::drafts(&ctx, "new-case_x:").unwrap().len(), 1);
+
+    // Bad keys and values are refused with the field at fault, and nothing is kept.
+    for (key, value, field) in [
+        ("", "v", "key"),
+        ("bad\nkey", "v", "key"),
+        (&*"k".repeat(app::MAX_DRAFT_KEY + 1), "v", "key"),
+        ("big", &*"x".repeat(app::MAX_DRAFT_VALUE + 1), "value"),
+    ] {
+        match save(key, value).unwrap_err() {
+            app::AppError::InvalidInput { field: f, .. } => assert_eq!(f, field),
+            e => panic!("expected invalid_input, got {e:?}"),
+        }
+    }
+    assert!(app::drafts(&ctx, "big").unwrap().is_empty());
+    assert_eq!(
+        app::clear_drafts(&ctx, "").unwrap_err().code(),
+        "invalid_input"
+    );
+    assert_eq!(app::drafts(&ctx, "").unwrap().len(), 2);
+}

@@ -11,6 +11,7 @@
 //! This crate must not know HTTP, Tauri or any UI: it serves `fieldbook-app`.
 
 mod docs;
+mod drafts;
 mod error;
 pub mod keys;
 pub mod migrate;
@@ -28,6 +29,7 @@ use fieldbook_core::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 pub use docs::COMPACT_AFTER;
+pub use drafts::Draft;
 pub use error::{Result, StoreError};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
 

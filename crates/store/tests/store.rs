@@ -181,6 +181,31 @@ fn missing_and_damaged_devices_get_clear_errors() {
 }
 
 #[test]
+fn a_schema_1_device_is_upgraded_in_place_and_keeps_its_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    let t = Timestamp(1_790_000_000_000);
+    let c = store
+        .create_case(CaseKind::FoodHygiene, case("Kept", "M1 1AE", None), t)
+        .unwrap();
+    // Take the file back to schema 1 as the first release wrote it.
+    store
+        .connection()
+        .execute_batch("DROP TABLE drafts; PRAGMA user_version = 1")
+        .unwrap();
+    drop(store);
+    let mut store = Store::open(dir.path(), PASS).unwrap();
+    let version: u32 = store
+        .connection()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, fieldbook_store::migrate::latest());
+    assert_eq!(store.load_case(c.id).unwrap().title, "Kept");
+    store.save_draft("new-case:title", "Typed", t).unwrap();
+    assert_eq!(store.drafts("new-case:").unwrap()[0].value, "Typed");
+}
+
+#[test]
 fn a_database_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = new_store(dir.path());

@@ -23,6 +23,25 @@ impl AppError {
         }
     }
 
+    /// The input field at fault, where the error names one: the field of an `invalid_input`,
+    /// the question id of an `invalid_answer`, or the case field a domain rule refused.
+    pub fn field(&self) -> Option<String> {
+        use fieldbook_core::DomainError as D;
+        match self {
+            Self::InvalidInput { field, .. } => Some(field.clone()),
+            Self::Store(StoreError::Domain(d)) => match d {
+                D::EmptyTitle => Some("title".into()),
+                D::TooLong { field, .. } | D::ControlCharacters { field } => Some((*field).into()),
+                D::InvalidPostcode { .. } => Some("postcode".into()),
+                D::InvalidUprn { .. } => Some("uprn".into()),
+                D::InvalidLocation { .. } => Some("location".into()),
+                D::InvalidAnswer { item, .. } => Some(item.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub(crate) fn input(field: &str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field: field.to_string(),
@@ -42,10 +61,7 @@ impl Serialize for AppError {
         ErrorDto {
             code: self.code(),
             message: self.to_string(),
-            field: match self {
-                Self::InvalidInput { field, .. } => Some(field.clone()),
-                _ => None,
-            },
+            field: self.field(),
         }
         .serialize(s)
     }

@@ -552,6 +552,53 @@ fn errors_serialise_as_code_and_message() {
     )
     .unwrap_err();
     assert_eq!(serde_json::to_value(&err).unwrap()["field"], "limit");
+
+    // Domain errors about one field name it, so a form can put the message beside it.
+    let field_of = |e: app::AppError| serde_json::to_value(&e).unwrap()["field"].clone();
+    let bad = |f: fn(&mut NewCaseArgs)| {
+        let mut a = new_case("food_hygiene", "A title");
+        f(&mut a);
+        app::create_case(&ctx, a).unwrap_err()
+    };
+    assert_eq!(field_of(bad(|a| a.title = " ".into())), "title");
+    assert_eq!(field_of(bad(|a| a.title = "x".repeat(500))), "title");
+    assert_eq!(
+        field_of(bad(|a| a.postcode = Some("nope".into()))),
+        "postcode"
+    );
+    assert_eq!(field_of(bad(|a| a.uprn = Some("12x".into()))), "uprn");
+    assert_eq!(field_of(bad(|a| a.lat = Some(91.0))), "location");
+    let c = app::create_case(&ctx, new_case("food_hygiene", "Chip shop")).unwrap();
+    let c = app::add_visit(
+        &ctx,
+        AddVisitArgs {
+            case: c.reference.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let item = app::templates()
+        .into_iter()
+        .find(|t| t.id == c.visits[0].template_id)
+        .unwrap()
+        .sections
+        .iter()
+        .flat_map(|s| s.items.clone())
+        .find(|i| i.kind == "number")
+        .unwrap();
+    let e = app::answer(
+        &ctx,
+        AnswerArgs {
+            case: c.reference.clone(),
+            visit: c.visits[0].id.clone(),
+            item: item.id.clone(),
+            value: "not a number".into(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_answer");
+    assert_eq!(field_of(e), item.id.as_str());
+
     let args = InitArgs {
         passphrase: "hunter2 hunter2".into(),
         person_name: "A".into(),

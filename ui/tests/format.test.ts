@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { formatDate, outboxText, showingText } from "../src/lib/format";
+import {
+  addDays,
+  countOf,
+  formatDate,
+  formatDateTime,
+  isoDay,
+  locationText,
+  outboxText,
+  personName,
+  showingCases,
+  showingText,
+  thousands,
+} from "../src/lib/format";
 import { hrefFor, parseHash } from "../src/lib/router.svelte";
 
 describe("format", () => {
@@ -27,5 +39,40 @@ describe("routes", () => {
     expect(parseHash("#/cases")).toEqual({ name: "cases" });
     const r = { name: "case", reference: "FH-2026-1-0001" } as const;
     expect(parseHash(hrefFor(r))).toEqual(r);
+  });
+});
+
+describe("case screen formats", () => {
+  it("counts with thousands separators", () => {
+    expect(thousands(50000)).toBe("50,000");
+    expect(showingCases(0, 50, 50000)).toBe("Showing 1 to 50 of 50,000 cases");
+    expect(showingCases(49950, 50, 50000)).toBe("Showing 49,951 to 50,000 of 50,000 cases");
+    expect(showingCases(0, 1, 1)).toBe("Showing 1 to 1 of 1 case");
+    expect(showingCases(0, 0, 0)).toBe("No cases");
+    expect(countOf(1, "photo")).toBe("1 photo");
+    expect(countOf(1200, "photo")).toBe("1,200 photos");
+  });
+
+  it("writes moments in UK time, summer and winter", () => {
+    expect(formatDateTime("2026-11-24T10:42:00Z")).toBe("24 November 2026, 10:42");
+    expect(formatDateTime("2026-07-01T08:05:00Z")).toBe("1 July 2026, 09:05"); // BST
+    expect(formatDateTime("2026-03-29T23:30:00Z")).toBe("30 March 2026, 00:30");
+    expect(formatDateTime("not a time")).toBe("not a time");
+  });
+
+  it("moves days across months and years", () => {
+    expect(addDays("2026-02-28", 1)).toBe("2026-03-01");
+    expect(addDays("2026-01-01", -1)).toBe("2025-12-31");
+    expect(addDays("2026-03-01", 7)).toBe("2026-03-08");
+    expect(isoDay(new Date(2026, 0, 5))).toBe("2026-01-05");
+  });
+
+  it("names people and places", () => {
+    expect(personName({ name: "Sam Officer" })).toBe("Sam Officer");
+    expect(personName(null)).toBe("Unknown person");
+    expect(personName({ name: null })).toBe("Unknown person");
+    expect(locationText(null)).toBe("Not recorded");
+    expect(locationText({ lat: 51.5034, lon: -0.1276, accuracy_m: 12.4 })).toBe("51.5034, -0.1276 (to within 12 metres)");
+    expect(locationText({ lat: 51.5, lon: -0.1, accuracy_m: null })).toBe("51.5, -0.1");
   });
 });

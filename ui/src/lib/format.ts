@@ -42,3 +42,77 @@ export function statusTagClass(status: string): string {
 export function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+// ------------------------------------------------------------------ case screens
+
+/** 50000 as "50,000". */
+export function thousands(n: number): string {
+  return n.toLocaleString("en-GB");
+}
+
+/** "Showing 1 to 50 of 50,000 cases", with thousands separators; "No cases" when empty. */
+export function showingCases(offset: number, shown: number, total: number): string {
+  if (total === 0 || shown === 0) return "No cases";
+  const noun = total === 1 ? "case" : "cases";
+  return `Showing ${thousands(offset + 1)} to ${thousands(offset + shown)} of ${thousands(total)} ${noun}`;
+}
+
+const MONTHS = [
+  "January", "February", "March", "April", "May", "June",
+  "July", "August", "September", "October", "November", "December",
+];
+
+/**
+ * A moment (RFC 3339) as "24 November 2026, 10:42", in UK time (Europe/London, so British
+ * Summer Time is right whatever the device's own time zone is); unparseable input is returned
+ * as it is.
+ */
+export function formatDateTime(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Europe/London",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(t);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${Number(get("day"))} ${MONTHS[Number(get("month")) - 1] ?? ""} ${get("year")}, ${get("hour")}:${get("minute")}`;
+}
+
+/** A local calendar day as ISO "YYYY-MM-DD" (today by default). */
+export function isoDay(d: Date = new Date()): string {
+  const y = String(d.getFullYear()).padStart(4, "0");
+  return `${y}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** An ISO day moved by `days` (negative goes back): addDays("2026-02-28", 1) is "2026-03-01". */
+export function addDays(iso: string, days: number): string {
+  const t = new Date(`${iso}T00:00:00Z`);
+  t.setUTCDate(t.getUTCDate() + days);
+  return t.toISOString().slice(0, 10);
+}
+
+/** A person as people read them: their name, or "Unknown person" when the device lacks it. */
+export function personName(p: { name: string | null } | null | undefined): string {
+  return p?.name ?? "Unknown person";
+}
+
+/** "51.5034, -0.1276 (to within 12 metres)"; "Not recorded" when there is no point. */
+export function locationText(
+  loc: { lat: number; lon: number; accuracy_m: number | null } | null,
+): string {
+  if (loc === null) return "Not recorded";
+  const point = `${loc.lat}, ${loc.lon}`;
+  if (loc.accuracy_m === null) return point;
+  const m = Math.round(loc.accuracy_m);
+  return `${point} (to within ${m} ${m === 1 ? "metre" : "metres"})`;
+}
+
+/** "1 photo", "3 notes": a count with its noun, singular when it is one. */
+export function countOf(n: number, one: string, many = `${one}s`): string {
+  return `${thousands(n)} ${n === 1 ? one : many}`;
+}

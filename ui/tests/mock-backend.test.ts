@@ -146,12 +146,19 @@ describe("MockBackend: cases", () => {
     let now = await b.addVisit({ case: c.reference, template: null, lat: null, lon: null, accuracy_m: null });
     const visit = now.visits[0]!;
     expect(now.status).toBe("in_progress");
-    expect(visit.missing_required).toHaveLength(2);
+    expect(visit.template_id).toBe("food-hygiene");
+    const template = (await b.templates()).find((t) => t.id === "food-hygiene")!;
+    const required = template.sections.flatMap((s) => s.items).filter((i) => i.required);
+    expect(visit.missing_required).toEqual(required.map((i) => i.label));
     expect((await rejection(b.submit(c.reference))).code).toBe("visit_incomplete");
-    expect((await rejection(b.answer({ case: c.reference, visit: visit.id, item: "hand-washing", value: "maybe" }))).code)
-      .toBe("invalid_answer");
-    await b.answer({ case: c.reference, visit: visit.id, item: "hand-washing", value: "yes" });
-    now = await b.answer({ case: c.reference, visit: visit.id, item: "fridge-temp", value: "4" });
+    const refused = await rejection(b.answer({ case: c.reference, visit: visit.id, item: "fh.fbo_present", value: "maybe" }));
+    expect([refused.code, refused.field]).toEqual(["invalid_answer", "fh.fbo_present"]);
+    const tooMany = await rejection(b.answer({ case: c.reference, visit: visit.id, item: "fh.food_handlers", value: "2.5" }));
+    expect(tooMany.code).toBe("invalid_answer");
+    for (const item of required) {
+      const value = item.kind === "yes_no" ? "no" : item.options[0]!.value;
+      now = await b.answer({ case: c.reference, visit: visit.id, item: item.id, value });
+    }
     expect(now.visits[0]!.missing_required).toEqual([]);
     now = await b.submit(c.reference);
     expect(now.status).toBe("submitted");

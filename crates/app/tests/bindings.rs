@@ -1,6 +1,8 @@
 //! The UI's TypeScript types (`ui/src/bindings`) are generated from the DTOs by ts-rs and
 //! committed. This test fails when regenerating them would change anything; run it with
-//! `FIELDBOOK_UPDATE_BINDINGS=1` to rewrite them after changing a DTO.
+//! `FIELDBOOK_UPDATE_BINDINGS=1` to rewrite them after changing a DTO. `templates.json` beside
+//! them is the inspection templates this build ships, exactly as the `templates` command
+//! returns them, so the UI's mock device and its tests use the real forms.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -13,12 +15,18 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, String> {
     }
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ts") {
+        if path.extension().is_some_and(|e| e == "ts" || e == "json") {
             let name = PathBuf::from(path.file_name().unwrap());
             out.insert(name, std::fs::read_to_string(&path).unwrap());
         }
     }
     out
+}
+
+fn generate(dir: &Path) {
+    fieldbook_app::export_bindings(dir).unwrap();
+    let templates = serde_json::to_string_pretty(&fieldbook_app::templates()).unwrap();
+    std::fs::write(dir.join("templates.json"), templates + "\n").unwrap();
 }
 
 #[test]
@@ -28,10 +36,10 @@ fn typescript_bindings_are_current() {
         for old in files(&committed).keys() {
             std::fs::remove_file(committed.join(old)).unwrap();
         }
-        fieldbook_app::export_bindings(&committed).unwrap();
+        generate(&committed);
     }
     let fresh = tempfile::tempdir().unwrap();
-    fieldbook_app::export_bindings(fresh.path()).unwrap();
+    generate(fresh.path());
     let fresh = files(fresh.path());
     assert!(
         fresh.len() >= 25,

@@ -5,6 +5,7 @@ import type { AnswerArgs } from "../bindings/AnswerArgs";
 import type { CaseDto } from "../bindings/CaseDto";
 import type { CasePageDto } from "../bindings/CasePageDto";
 import type { DeviceDto } from "../bindings/DeviceDto";
+import type { DraftDto } from "../bindings/DraftDto";
 import type { EditCaseArgs } from "../bindings/EditCaseArgs";
 import type { ErrorDto } from "../bindings/ErrorDto";
 import type { HistoryEntryDto } from "../bindings/HistoryEntryDto";
@@ -20,6 +21,7 @@ export type {
   CaseDto,
   CasePageDto,
   DeviceDto,
+  DraftDto,
   EditCaseArgs,
   ErrorDto,
   HistoryEntryDto,
@@ -47,6 +49,12 @@ export interface Backend {
   transition(args: TransitionArgs): Promise<CaseDto>;
   history(caseRef: string): Promise<HistoryEntryDto[]>;
   templates(): Promise<TemplateDto[]>;
+  /** Keep what was typed into one form field (durably) until it is saved into a case. */
+  saveDraft(key: string, value: string): Promise<void>;
+  /** The drafts whose keys start with `prefix`. */
+  drafts(prefix: string): Promise<DraftDto[]>;
+  /** Forget the drafts whose keys start with `prefix` (a non-empty prefix). */
+  clearDrafts(prefix: string): Promise<number>;
 }
 
 /** An `ErrorDto` as a throwable: `code` is stable and machine-readable, `message` is for people. */

@@ -11,6 +11,7 @@ import {
   type CaseDto,
   type CasePageDto,
   type DeviceDto,
+  type DraftDto,
   type EditCaseArgs,
   type HistoryEntryDto,
   type ListArgs,
@@ -22,6 +23,8 @@ import {
 import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
 import type { VisitDto } from "../bindings/VisitDto";
+import type { ItemDto } from "../bindings/ItemDto";
+import templatesJson from "../bindings/templates.json";
 
 export const MOCK_PASSPHRASE = "correct horse battery";
 const MAX_PAGE = 500;
@@ -41,80 +44,14 @@ const OFFICER_MOVES: Record<string, string[]> = {
 };
 const EDITABLE = new Set(["open", "in_progress", "returned"]);
 
-const TEMPLATES: TemplateDto[] = [
-  {
-    id: "food-hygiene",
-    version: 1,
-    title: "Food hygiene inspection",
-    description: "Food Hygiene Rating Scheme inspection",
-    case_kinds: ["food_hygiene"],
-    sections: [
-      {
-        id: "premises",
-        title: "Premises",
-        items: [
-          {
-            id: "hand-washing",
-            label: "Is there a working hand-washing basin?",
-            hint: null,
-            required: true,
-            kind: "yes_no",
-            options: [],
-            min: null,
-            max: null,
-            unit: null,
-            integer: false,
-            max_len: null,
-            multiline: false,
-          },
-          {
-            id: "fridge-temp",
-            label: "Fridge temperature",
-            hint: "In degrees Celsius",
-            required: true,
-            kind: "number",
-            options: [],
-            min: -30,
-            max: 30,
-            unit: "°C",
-            integer: false,
-            max_len: null,
-            multiline: false,
-          },
-        ],
-      },
-    ],
-  },
-  {
-    id: "general-visit",
-    version: 1,
-    title: "General visit",
-    description: null,
-    case_kinds: KINDS.map((k) => k.value).filter((k) => k !== "food_hygiene"),
-    sections: [
-      {
-        id: "visit",
-        title: "Visit",
-        items: [
-          {
-            id: "findings",
-            label: "What did you find?",
-            hint: null,
-            required: true,
-            kind: "text",
-            options: [],
-            min: null,
-            max: null,
-            unit: null,
-            integer: false,
-            max_len: 2000,
-            multiline: true,
-          },
-        ],
-      },
-    ],
-  },
-];
+// The real inspection forms, exactly as the device's `templates` command returns them
+// (generated with the bindings from crates/core/templates).
+const TEMPLATES: TemplateDto[] = templatesJson as TemplateDto[];
+
+/** Whether a template may be used for a case kind (no kinds listed: any kind). */
+function appliesTo(t: TemplateDto, kind: string): boolean {
+  return t.case_kinds.length === 0 || t.case_kinds.includes(kind);
+}
 
 interface Stored {
   dto: CaseDto;
@@ -171,6 +108,38 @@ function normalisePostcode(p: string): string {
   return `${compact.slice(0, -3)} ${compact.slice(-3)}`;
 }
 
+/** An answer as the device would read it: its display text, or a refusal naming the question. */
+function parseAnswer(item: ItemDto, value: string): string {
+  const refuse = (reason: string) => new BackendError("invalid_answer", `${item.label}: ${reason}`, item.id);
+  switch (item.kind) {
+    case "yes_no": {
+      const v = value.toLowerCase();
+      if (!["yes", "no", "y", "n", "true", "false"].includes(v)) throw refuse("answer yes or no");
+      return v.startsWith("y") || v === "true" ? "Yes" : "No";
+    }
+    case "choice":
+    case "score": {
+      const o = item.options.find((x) => x.value === value || x.label.toLowerCase() === value.toLowerCase());
+      if (!o) throw refuse(`choose one of: ${item.options.map((x) => x.label).join(", ")}`);
+      return item.kind === "score" ? o.value : o.label;
+    }
+    case "number": {
+      const n = Number(value);
+      if (value.trim() === "" || !Number.isFinite(n)) throw refuse("enter a number");
+      if (item.integer && !Number.isInteger(n)) throw refuse("enter a whole number");
+      if (item.min !== null && n < item.min) throw refuse(`must be ${item.min} or more`);
+      if (item.max !== null && n > item.max) throw refuse(`must be ${item.max} or less`);
+      return item.unit ? `${n} ${item.unit}` : String(n);
+    }
+    case "date":
+      if (!validDate(value)) throw refuse("enter a real date, for example 2026-03-31");
+      return value;
+    default:
+      if (item.max_len !== null && value.length > item.max_len) throw refuse(`${item.max_len} characters or fewer`);
+      return value;
+  }
+}
+
 export class MockBackend implements Backend {
   private unlocked: boolean;
   private readonly cases: Stored[] = [];
@@ -180,6 +149,8 @@ export class MockBackend implements Backend {
   private clock: number;
   private nextId = 1;
   private readonly latencyMs: number;
+  /** Drafts by key, as the device keeps them (never synced, so not in the outbox). */
+  readonly draftStore = new Map<string, DraftDto>();
 
   constructor(options: MockOptions = {}) {
     this.unlocked = options.unlocked ?? false;
@@ -266,18 +237,18 @@ export class MockBackend implements Backend {
     due?: string | null;
   }): void {
     if (args.title !== undefined && args.title !== null && args.title.trim() === "") {
-      throw new BackendError("empty_title", "enter a title");
+      throw new BackendError("empty_title", "enter a title", "title");
     }
     if (args.title && args.title.trim().length > 200) {
-      throw new BackendError("too_long", "the title must be 200 characters or fewer");
+      throw new BackendError("too_long", "title must be 200 characters or fewer", "title");
     }
     const pc = blank(args.postcode);
     if (pc !== null && !POSTCODE.test(pc)) {
-      throw new BackendError("invalid_postcode", `'${pc}' is not a UK postcode`);
+      throw new BackendError("invalid_postcode", `'${pc}' is not a UK postcode, for example SW1A 2AA`, "postcode");
     }
     const uprn = blank(args.uprn);
     if (uprn !== null && !/^\d{1,12}$/.test(uprn)) {
-      throw new BackendError("invalid_uprn", `'${uprn}' is not a UPRN (up to 12 digits)`);
+      throw new BackendError("invalid_uprn", `'${uprn}' is not a UPRN: a UPRN is a whole number of 1 to 12 digits`, "uprn");
     }
     const due = blank(args.due);
     if (due !== null && !validDate(due)) {
@@ -289,7 +260,7 @@ export class MockBackend implements Backend {
     if (!KINDS.some((k) => k.value === args.kind)) {
       throw new BackendError("unknown_case_kind", `'${args.kind}' is not a case kind`);
     }
-    if (args.title.trim() === "") throw new BackendError("empty_title", "enter a title");
+    if (args.title.trim() === "") throw new BackendError("empty_title", "enter a title", "title");
     this.validateFields(args);
     const prefix = KINDS.find((k) => k.value === args.kind)!.prefix;
     const seq = (this.counters.get(prefix) ?? 0) + 1;
@@ -528,10 +499,10 @@ export class MockBackend implements Backend {
     this.editable(c);
     const template =
       args.template === null
-        ? TEMPLATES.find((t) => t.case_kinds.includes(c.dto.kind))
+        ? (TEMPLATES.find((t) => t.case_kinds.includes(c.dto.kind)) ?? TEMPLATES.find((t) => t.id === "general-visit"))
         : TEMPLATES.find((t) => t.id === args.template);
     if (!template) throw new BackendError("unknown_template", `there is no template ${args.template ?? ""}`);
-    if (!template.case_kinds.includes(c.dto.kind)) {
+    if (!appliesTo(template, c.dto.kind)) {
       throw new BackendError("template_not_for_kind", `${template.title} is not for ${c.dto.kind_label} cases`);
     }
     const at = this.now();
@@ -568,22 +539,10 @@ export class MockBackend implements Backend {
     const item = items.find((i) => i.id === args.item);
     if (!item) throw new BackendError("unknown_item", `there is no question ${args.item} in ${template.title}`);
     const value = args.value.trim();
+    if (value !== "") parseAnswer(item, value); // refuse before changing anything
     visit.answers = visit.answers.filter((a) => a.item_id !== item.id);
     if (value !== "") {
-      let display = value;
-      if (item.kind === "yes_no") {
-        if (!["yes", "no"].includes(value.toLowerCase())) {
-          throw new BackendError("invalid_answer", `${item.label}: answer yes or no`);
-        }
-        display = value.toLowerCase() === "yes" ? "Yes" : "No";
-      } else if (item.kind === "number") {
-        const n = Number(value);
-        if (!Number.isFinite(n) || (item.min !== null && n < item.min) || (item.max !== null && n > item.max)) {
-          throw new BackendError("invalid_answer", `${item.label}: enter a number from ${item.min} to ${item.max}`);
-        }
-      } else if (item.max_len !== null && value.length > item.max_len) {
-        throw new BackendError("invalid_answer", `${item.label}: ${item.max_len} characters or fewer`);
-      }
+      const display = parseAnswer(item, value);
       visit.answers.push({ item_id: item.id, label: item.label, kind: item.kind, display, input: value, by: ME, at: this.now() });
     }
     visit.missing_required = items
@@ -652,5 +611,37 @@ export class MockBackend implements Backend {
   async templates(): Promise<TemplateDto[]> {
     await this.settle();
     return structuredClone(TEMPLATES);
+  }
+
+  async saveDraft(key: string, value: string): Promise<void> {
+    await this.settle();
+    this.guard();
+    if (key === "" || key.length > 200 || /[\u0000-\u001f\u007f]/.test(key)) {
+      throw new BackendError("invalid_input", "a draft key is at most 200 bytes of printable text", "key");
+    }
+    this.draftStore.set(key, { key, value, updated_at: this.now() });
+  }
+
+  async drafts(prefix: string): Promise<DraftDto[]> {
+    await this.settle();
+    this.guard();
+    return [...this.draftStore.values()]
+      .filter((d) => d.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((d) => ({ ...d }));
+  }
+
+  async clearDrafts(prefix: string): Promise<number> {
+    await this.settle();
+    this.guard();
+    if (prefix === "") throw new BackendError("invalid_input", "say which drafts to clear", "key");
+    let n = 0;
+    for (const k of [...this.draftStore.keys()]) {
+      if (k.startsWith(prefix)) {
+        this.draftStore.delete(k);
+        n++;
+      }
+    }
+    return n;
   }
 }

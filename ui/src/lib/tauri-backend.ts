@@ -27,6 +27,9 @@ export function tauriBackend(): Backend {
     transition: (args) => call("transition", { args }),
     history: (caseRef) => call("history", { case: caseRef }),
     templates: () => call("templates"),
+    saveDraft: (key, value) => call("save_draft", { args: { key, value } }),
+    drafts: (prefix) => call("drafts", { prefix }),
+    clearDrafts: (prefix) => call("clear_drafts", { prefix }),
   };
 }
 

@@ -110,17 +110,17 @@ fn unlock_list_open_a_case_and_relaunch() -> Result<()> {
     unlock_with(&h, PASSPHRASE)?;
     h.wait_for_heading("My cases")?;
     assert_eq!(case_count(&h)?, "Showing 1 to 3 of 3 cases");
-    for (_, title, _, _) in CASES {
+    for (reference, (_, title, _, _)) in refs.iter().zip(CASES) {
+        // The row whose link is the case's reference shows its title.
+        let row = format!(
+            "//table//tr[.//a[normalize-space(.)={}]][contains(normalize-space(.), {})]",
+            driver::xpath_literal(reference),
+            driver::xpath_literal(title)
+        );
         h.wait_for(
-            &format!("the case {title:?} in the list"),
+            &format!("{reference} {title:?} in the list"),
             driver::WAIT,
-            |h| {
-                let cell = h.find(fantoccini::Locator::XPath(&format!(
-                    "//table//td[normalize-space(.)={}]",
-                    driver::xpath_literal(title)
-                )))?;
-                Ok(Some(cell))
-            },
+            |h| h.find(fantoccini::Locator::XPath(&row)).map(Some),
         )?;
     }
     h.axe("my-cases")?;

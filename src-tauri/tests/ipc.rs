@@ -1,93 +1,1890 @@
-//! The commands through Tauri's IPC, on the mock runtime, against a real device directory.
+//! The commands through Tauri's IPC, on the mock runtime, against real encrypted device
+//! directories (one temporary directory and one set-up per test).
+//!
+//! For every command in `COMMANDS` a test shows a success, whose JSON it checks field by field,
+//! and each error code the command can return; every refusal is checked to leave the device as
+//! it was. `COVERAGE` says which test shows what. Each test checks, as it ends, that it really
+//! saw through IPC what `COVERAGE` claims for it (and no error code it does not claim), and
+//! `every_command_has_a_success_and_its_refusals_shown` fails when a command in `COMMANDS` has
+//! no row, no success, no refusal, no `locked` check, or (when it takes arguments) no malformed
+//! payload shown. A new command is one row in `COVERAGE` plus the calls in the tests it names.
 #![allow(clippy::unwrap_used)]
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use fieldbook_app::Ctx;
+use fieldbook_desktop::COMMANDS;
 use serde_json::{Value, json};
+use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
 };
 use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
 
-fn window(dir: &std::path::Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let app = fieldbook_desktop::configure(mock_builder(), Some(dir.to_path_buf()))
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    (app, webview)
+// ---------------------------------------------------------------- what is shown, and where
+
+/// Tauri's own refusal of a payload that does not deserialise into the command's arguments:
+/// the command never runs, and the error is a bare string, not an `AppError`.
+const ARGS: &str = "tauri:invalid_args";
+/// The command succeeded on a locked device: shown for commands that cannot fail.
+const OK_LOCKED: &str = "ok_while_locked";
+/// The commands that unlock a device, so cannot be refused as `locked`.
+const UNLOCKING: &[&str] = &["init_device", "unlock"];
+
+const T_DEVICE: &str = "a_device_is_set_up_locked_and_unlocked";
+const T_DATA_DIR: &str = "a_data_dir_that_is_not_a_directory_is_refused";
+const T_TEMPLATES: &str = "templates_describe_every_question_even_when_locked";
+const T_LOOP: &str = "the_officer_loop_create_visit_answer_note_submit";
+const T_LEADER: &str = "a_team_leader_returns_approves_and_closes";
+const T_LOCKED: &str = "a_locked_device_refuses_everything_that_needs_it";
+const T_FIELDS: &str = "bad_case_fields_are_refused_and_nothing_is_written";
+const T_LIST: &str = "cases_are_listed_filtered_sorted_and_paged";
+const T_VISITS: &str = "bad_visits_answers_notes_and_submissions_are_refused";
+const T_ARGS: &str = "malformed_payloads_are_refused_by_tauri_and_write_nothing";
+const T_DRAFTS: &str = "drafts_keep_what_was_typed_until_cleared";
+
+/// A test, and the outcomes of one command it shows: `"ok"`, an `AppError` code, [`ARGS`] or
+/// [`OK_LOCKED`].
+type Shown = (&'static str, &'static [&'static str]);
+
+/// Per command (one row each, in any order): which test shows which outcomes through IPC.
+#[rustfmt::skip]
+const COVERAGE: &[(&str, &[Shown])] = &[
+    ("device", &[(T_DEVICE, &["ok", "not_initialised", "locked"]), (T_LOOP, &["ok"]), (T_LOCKED, &["locked"])]),
+    ("init_device", &[(T_DEVICE, &["ok", "already_initialised", "weak_passphrase", "unknown_role", "invalid_name", "control_characters", "invalid_device_number", ARGS]), (T_DATA_DIR, &["data_dir"]), (T_ARGS, &[ARGS])]),
+    ("unlock", &[(T_DEVICE, &["ok", "not_initialised", "wrong_passphrase", "corrupt_database", ARGS]), (T_DATA_DIR, &["data_dir"]), (T_LOCKED, &["ok"]), (T_ARGS, &[ARGS])]),
+    ("lock", &[(T_DEVICE, &["ok", OK_LOCKED]), (T_LOCKED, &["ok"])]),
+    ("list_cases", &[(T_LIST, &["ok", "invalid_input", "unknown_status", "unknown_case_kind", "invalid_date", "invalid_id"]), (T_LOOP, &["ok"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("open_case", &[(T_LOOP, &["ok"]), (T_FIELDS, &["case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("create_case", &[(T_LOOP, &["ok"]), (T_FIELDS, &["ok", "empty_title", "too_long", "control_characters", "unknown_case_kind", "invalid_location", "invalid_input", "invalid_uprn", "invalid_postcode", "invalid_date"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("edit_case", &[(T_LOOP, &["ok", "case_locked"]), (T_FIELDS, &["empty_title", "too_long", "control_characters", "invalid_date", "invalid_location", "invalid_input", "invalid_postcode", "invalid_uprn", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("add_visit", &[(T_LOOP, &["ok", "case_locked"]), (T_VISITS, &["ok", "case_not_found", "unknown_template", "template_not_for_kind", "invalid_input", "invalid_location"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("answer", &[(T_LOOP, &["ok", "case_locked"]), (T_VISITS, &["invalid_id", "unknown_visit", "unknown_item", "invalid_answer", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("add_note", &[(T_LOOP, &["ok"]), (T_LEADER, &["case_locked"]), (T_VISITS, &["invalid_answer", "too_long", "control_characters", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("submit", &[(T_LOOP, &["ok", "transition_not_allowed"]), (T_VISITS, &["no_visits", "visit_incomplete", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("transition", &[(T_LEADER, &["ok", "transition_not_allowed", "unknown_status", "case_not_found", "no_visits", "visit_incomplete", "case_locked", "too_long", "control_characters"]), (T_LOOP, &["role_may_not_transition"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("history", &[(T_LOOP, &["ok"]), (T_LEADER, &["ok"]), (T_FIELDS, &["case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("templates", &[(T_TEMPLATES, &["ok", OK_LOCKED])]),
+    ("save_draft", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("clear_drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+];
+
+thread_local! {
+    /// (command, outcome) pairs this test's thread has seen through IPC.
+    static SEEN: RefCell<BTreeSet<(String, String)>> = const { RefCell::new(BTreeSet::new()) };
 }
 
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        webview,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(body),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|b| b.deserialize::<Value>().unwrap())
+/// Start recording what this test shows; when it ends (without panicking), check that it showed
+/// exactly the error codes `COVERAGE` claims for it, and every success it claims. The test's
+/// name is its thread's name, which the test harness sets.
+fn shows() -> Shows {
+    let name = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .expect("the test harness names each test's thread after the test")
+        .to_string();
+    SEEN.with(|s| s.borrow_mut().clear());
+    Shows(name)
+}
+
+struct Shows(String);
+
+impl Drop for Shows {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let test = self.0.as_str();
+        let seen = SEEN.with(|s| s.borrow().clone());
+        let claims: BTreeSet<(String, String)> = COVERAGE
+            .iter()
+            .flat_map(|(cmd, shown)| {
+                shown
+                    .iter()
+                    .filter(|(t, _)| *t == test)
+                    .flat_map(move |(_, outcomes)| {
+                        outcomes
+                            .iter()
+                            .map(move |o| (cmd.to_string(), o.to_string()))
+                    })
+            })
+            .collect();
+        assert!(!claims.is_empty(), "{test} is named nowhere in COVERAGE");
+        let unshown: Vec<_> = claims.difference(&seen).collect();
+        assert!(
+            unshown.is_empty(),
+            "COVERAGE says {test} shows {unshown:?}, but it never did"
+        );
+        let unclaimed: Vec<_> = seen
+            .iter()
+            .filter(|(_, o)| o != "ok" && o != OK_LOCKED)
+            .filter(|s| !claims.contains(*s))
+            .collect();
+        assert!(
+            unclaimed.is_empty(),
+            "{test} saw {unclaimed:?}, which COVERAGE does not list for it"
+        );
+    }
+}
+
+fn record(cmd: &str, outcome: &str) {
+    SEEN.with(|s| {
+        s.borrow_mut()
+            .insert((cmd.to_string(), outcome.to_string()))
+    });
+}
+
+// ---------------------------------------------------------------- a device behind a window
+
+const PASS: &str = "correct horse";
+
+/// A mock-runtime app and its window over a data directory, talking only through IPC.
+struct Device {
+    data: PathBuf,
+    app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    _tmp: tempfile::TempDir,
+}
+
+/// What a refusal must leave alone: every DTO of an unlocked device, or the files of a
+/// locked one.
+#[derive(Debug, PartialEq)]
+enum Snapshot {
+    Unlocked(Value),
+    Locked(BTreeMap<String, u64>),
+}
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+impl Device {
+    /// A device with nothing set up, in a fresh temporary directory.
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        Self::at(tmp.path().to_path_buf(), tmp)
+    }
+
+    fn at(data: PathBuf, tmp: tempfile::TempDir) -> Self {
+        let app = fieldbook_desktop::configure(mock_builder(), Some(data.clone()))
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        Self {
+            data,
+            app,
+            webview,
+            _tmp: tmp,
+        }
+    }
+
+    /// A device set up through `init_device` for Sam Patel, device number 4, in `role`.
+    fn with_role(role: &str) -> Self {
+        let d = Self::new();
+        let dev = d.ok("init_device", init(json!({ "role": role })));
+        assert_eq!(dev["role"], role);
+        d
+    }
+
+    fn unlocked(&self) -> bool {
+        self.app.state::<Ctx>().is_unlocked()
+    }
+
+    /// One IPC call from the window, not recorded.
+    fn raw(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    /// One IPC call, recorded as this test showing its outcome.
+    fn call(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+        let was_locked = !self.unlocked();
+        let result = self.raw(cmd, body);
+        match &result {
+            Ok(_) => {
+                record(cmd, "ok");
+                if was_locked {
+                    record(cmd, OK_LOCKED);
+                }
+            }
+            Err(Value::String(s)) if s.starts_with("invalid args `") => record(cmd, ARGS),
+            Err(e) => record(
+                cmd,
+                e.get("code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("<an error without a code>"),
+            ),
+        }
+        result
+    }
+
+    #[track_caller]
+    fn ok(&self, cmd: &str, body: Value) -> Value {
+        match self.call(cmd, body.clone()) {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} {body} failed: {e}"),
+        }
+    }
+
+    /// `cmd` is refused with `code`, as a well-formed `AppError`, and nothing changes.
+    #[track_caller]
+    fn refused(&self, cmd: &str, body: Value, code: &str) -> Value {
+        let before = self.snapshot();
+        let e = match self.call(cmd, body.clone()) {
+            Ok(v) => panic!("{cmd} {body} should be refused with {code}, but gave {v}"),
+            Err(e) => e,
+        };
+        assert_app_error(&e);
+        assert_eq!(e["code"], code, "{cmd} {body}: {e}");
+        assert_eq!(
+            self.snapshot(),
+            before,
+            "{cmd} was refused ({code}) but changed the device"
+        );
+        e
+    }
+
+    /// `cmd` is refused with `code`, naming the input `field` at fault.
+    #[track_caller]
+    fn refused_at(&self, cmd: &str, body: Value, code: &str, field: &str) -> Value {
+        let e = self.refused(cmd, body, code);
+        assert_eq!(e["field"], field, "{e}");
+        e
+    }
+
+    /// `cmd` is refused as `invalid_input`, naming `field`.
+    #[track_caller]
+    fn refused_field(&self, cmd: &str, body: Value, field: &str) -> Value {
+        self.refused_at(cmd, body, "invalid_input", field)
+    }
+
+    /// Tauri refuses the payload for `cmd` before it runs, naming the argument `arg`, and
+    /// nothing changes.
+    #[track_caller]
+    fn malformed(&self, cmd: &str, body: Value, arg: &str) -> String {
+        let before = self.snapshot();
+        let e = match self.call(cmd, body.clone()) {
+            Ok(v) => panic!("{cmd} {body} should be refused as malformed, but gave {v}"),
+            Err(e) => e,
+        };
+        let text = e.as_str().unwrap_or_else(|| {
+            panic!("{cmd} {body}: expected Tauri's invalid-args refusal, got {e}")
+        });
+        assert!(
+            text.starts_with(&format!("invalid args `{arg}` for command `{cmd}`: ")),
+            "{cmd} {body}: {text}"
+        );
+        assert_eq!(
+            self.snapshot(),
+            before,
+            "{cmd} {body} was refused by Tauri but changed the device"
+        );
+        text.to_string()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        if !self.unlocked() {
+            return Snapshot::Locked(self.files());
+        }
+        let device = self.raw("device", json!({})).unwrap();
+        let page = self
+            .raw(
+                "list_cases",
+                json!({ "args": { "limit": 500, "sort": "created" } }),
+            )
+            .unwrap();
+        let cases: Vec<Value> = page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                json!({
+                    "case": self.raw("open_case", json!({ "case": c["id"] })).unwrap(),
+                    "history": self.raw("history", json!({ "case": c["id"] })).unwrap(),
+                })
+            })
+            .collect();
+        let drafts = self.raw("drafts", json!({ "prefix": "" })).unwrap();
+        Snapshot::Unlocked(
+            json!({ "device": device, "page": page, "cases": cases, "drafts": drafts }),
+        )
+    }
+
+    /// The data directory's files and a hash of each (or of the path itself, when a file).
+    fn files(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        if self.data.is_file() {
+            out.insert(String::new(), hash_of(&std::fs::read(&self.data).unwrap()));
+        } else if let Ok(entries) = std::fs::read_dir(&self.data) {
+            for e in entries {
+                let e = e.unwrap();
+                let bytes = std::fs::read(e.path()).unwrap_or_default();
+                out.insert(e.file_name().to_string_lossy().into(), hash_of(&bytes));
+            }
+        }
+        out
+    }
+}
+
+/// An `AppError` as the UI receives it: `{code, message, field?}`, where `field` (the input
+/// at fault) is always there for `invalid_input`.
+#[track_caller]
+fn assert_app_error(e: &Value) {
+    let obj = e
+        .as_object()
+        .unwrap_or_else(|| panic!("not an AppError: {e}"));
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let code = obj.get("code").and_then(Value::as_str).unwrap_or_default();
+    let want: &[&str] = if code == "invalid_input" || obj.contains_key("field") {
+        &["code", "field", "message"]
+    } else {
+        &["code", "message"]
+    };
+    assert_eq!(keys, want, "{e}");
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        "{e}"
+    );
+    for k in want.iter().filter(|k| **k != "code") {
+        assert!(
+            obj[*k].as_str().is_some_and(|s| !s.trim().is_empty()),
+            "{k} should be a non-empty string: {e}"
+        );
+    }
+}
+
+/// `init_device`'s payload: Sam Patel, an officer, device 4, with `over` laid on top.
+fn init(over: Value) -> Value {
+    let mut args = json!({
+        "passphrase": PASS,
+        "person_name": "Sam Patel",
+        "role": "officer",
+        "device_number": 4,
+    });
+    merge(&mut args, over);
+    json!({ "args": args })
+}
+
+/// `{"args": base + over}`.
+fn args(base: Value, over: Value) -> Value {
+    let mut args = base;
+    merge(&mut args, over);
+    json!({ "args": args })
+}
+
+fn merge(base: &mut Value, over: Value) {
+    if let (Some(b), Value::Object(o)) = (base.as_object_mut(), over) {
+        b.extend(o);
+    }
+}
+
+/// `v` has these fields with these values (and maybe others).
+#[track_caller]
+fn assert_fields(v: &Value, want: Value) {
+    for (k, w) in want.as_object().unwrap() {
+        assert_eq!(&v[k], w, "{k} of {v}");
+    }
+}
+
+fn new_case(kind: &str, title: &str) -> Value {
+    json!({ "kind": kind, "title": title })
+}
+
+fn is_uuid(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.len() == 36
+            && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+            && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    })
+}
+
+fn is_time(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T')
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Labels of a template's required questions, in order, from the `templates` command.
+fn required(templates: &Value, id: &str) -> Vec<Value> {
+    templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["items"].as_array().unwrap().clone())
+        .filter(|i| i["required"] == true)
+        .collect()
+}
+
+/// Answer every required question of a visit with a valid value; returns the case.
+fn complete_visit(d: &Device, case: &Value, visit: &Value, template: &str) -> Value {
+    let templates = d.raw("templates", json!({})).unwrap();
+    let mut last = Value::Null;
+    for item in required(&templates, template) {
+        let value = match item["kind"].as_str().unwrap() {
+            "yes_no" => "no".to_string(),
+            "choice" | "score" => item["options"][0]["value"].as_str().unwrap().to_string(),
+            "number" => "3".to_string(),
+            "date" => "2026-10-01".to_string(),
+            _ => "Satisfactory".to_string(),
+        };
+        last = d.ok(
+            "answer",
+            json!({ "args": { "case": case, "visit": visit, "item": item["id"], "value": value } }),
+        );
+    }
+    assert_eq!(last["visits"][0]["missing_required"], json!([]));
+    last
+}
+
+// ---------------------------------------------------------------- the tests
+
+#[test]
+fn a_device_is_set_up_locked_and_unlocked() {
+    let _shows = shows();
+    let d = Device::new();
+
+    // Before set-up: nothing to read or unlock (so the window offers set-up), and locking is
+    // harmless.
+    for (cmd, body) in [
+        ("device", json!({})),
+        ("unlock", json!({ "passphrase": PASS })),
+    ] {
+        let e = d.refused(cmd, body, "not_initialised");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains(&d.data.display().to_string()),
+            "{e}"
+        );
+    }
+    assert_eq!(d.ok("lock", json!({})), Value::Null);
+
+    // Refused set-ups write nothing at all into the directory.
+    let e = d.refused(
+        "init_device",
+        init(json!({ "passphrase": "short" })),
+        "weak_passphrase",
+    );
+    assert!(e["message"].as_str().unwrap().contains('8'), "{e}");
+    d.refused(
+        "init_device",
+        init(json!({ "role": "inspector" })),
+        "unknown_role",
+    );
+    d.refused(
+        "init_device",
+        init(json!({ "person_name": "   " })),
+        "invalid_name",
+    );
+    d.refused(
+        "init_device",
+        init(json!({ "person_name": "x".repeat(101) })),
+        "invalid_name",
+    );
+    d.refused_at(
+        "init_device",
+        init(json!({ "person_name": "Sam\u{7}Patel" })),
+        "control_characters",
+        "name",
+    );
+    for n in [0, 1_000_000] {
+        d.refused(
+            "init_device",
+            init(json!({ "device_number": n })),
+            "invalid_device_number",
+        );
+    }
+    d.malformed("init_device", json!({}), "args");
+    d.malformed(
+        "init_device",
+        init(json!({ "device_number": "four" })),
+        "args",
+    );
+    assert_eq!(d.files(), BTreeMap::new(), "a refused set-up wrote files");
+    assert!(!d.unlocked());
+
+    // Set up, and unlocked.
+    let dev = d.ok(
+        "init_device",
+        init(json!({ "person_name": "  Sam Patel " })),
+    );
+    assert!(
+        is_uuid(&dev["device_id"]) && is_uuid(&dev["person_id"]),
+        "{dev}"
+    );
+    assert_ne!(dev["device_id"], dev["person_id"]);
+    assert_eq!(
+        dev,
+        json!({
+            "device_id": dev["device_id"],
+            "device_number": 4,
+            "person_id": dev["person_id"],
+            "person_name": "Sam Patel",
+            "role": "officer",
+            "data_dir": d.data.display().to_string(),
+            "case_count": 0,
+            "outbox_cases": 0,
+            "outbox_changes": 0,
+        })
+    );
+    assert!(d.unlocked());
+    assert!(d.data.join("fieldbook.db").is_file() && d.data.join("fieldbook.key").is_file());
+    assert_eq!(d.ok("device", json!({})), dev);
+    let e = d.refused(
+        "init_device",
+        init(json!({ "role": "admin", "device_number": 5 })),
+        "already_initialised",
+    );
+    assert!(e["message"].as_str().unwrap().contains("already"), "{e}");
+
+    // Locked: the device is refused until the right passphrase is given.
+    assert_eq!(d.ok("lock", json!({})), Value::Null);
+    assert!(!d.unlocked());
+    let e = d.refused("device", json!({}), "locked");
+    assert!(e["message"].as_str().unwrap().contains("unlock"), "{e}");
+    d.refused(
+        "unlock",
+        json!({ "passphrase": "correct horsE" }),
+        "wrong_passphrase",
+    );
+    d.refused("unlock", json!({ "passphrase": "" }), "wrong_passphrase");
+    d.malformed("unlock", json!({}), "passphrase");
+    assert!(!d.unlocked());
+    assert_eq!(d.ok("unlock", json!({ "passphrase": PASS })), dev);
+    assert_eq!(d.ok("device", json!({})), dev);
+
+    // A damaged database is told apart from a wrong passphrase, and stays locked.
+    d.ok("lock", json!({}));
+    std::fs::write(d.data.join("fieldbook.db"), vec![0x5a_u8; 8192]).unwrap();
+    let e = d.refused("unlock", json!({ "passphrase": PASS }), "corrupt_database");
+    assert!(e["message"].as_str().unwrap().contains("damaged"), "{e}");
+    assert!(!d.unlocked());
 }
 
 #[test]
-fn commands_reach_the_device_api_and_errors_keep_their_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_app, w) = window(dir.path());
-    let locked = invoke(&w, "device", json!({})).unwrap_err();
-    assert_eq!(locked["code"], "locked", "{locked}");
-    let init = json!({ "args": { "passphrase": "a long passphrase", "person_name": "Sam Patel", "role": "officer", "device_number": 4 } });
-    assert_eq!(
-        invoke(&w, "init_device", init).unwrap()["person_name"],
-        "Sam Patel"
+fn a_data_dir_that_is_not_a_directory_is_refused() {
+    let _shows = shows();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    let d = Device::at(file.clone(), tmp);
+    for (cmd, body) in [
+        ("init_device", init(json!({}))),
+        ("unlock", json!({ "passphrase": PASS })),
+    ] {
+        let e = d.refused(cmd, body, "data_dir");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains(&file.display().to_string()),
+            "{e}"
+        );
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn templates_describe_every_question_even_when_locked() {
+    let _shows = shows();
+    let d = Device::new();
+    let templates = d.ok("templates", json!({}));
+    // It takes no arguments, so no payload can be malformed.
+    assert_eq!(d.ok("templates", json!({ "args": 5 })), templates);
+    let ids: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for id in ["food-hygiene", "general-visit", "hhsrs-survey"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    let fh = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "food-hygiene")
+        .unwrap();
+    assert_fields(
+        fh,
+        json!({ "version": 1, "title": "Food hygiene inspection", "case_kinds": ["food_hygiene"] }),
     );
-    let created = invoke(
-        &w,
+    let items: BTreeMap<&str, &Value> = fh["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["items"].as_array().unwrap())
+        .map(|i| (i["id"].as_str().unwrap(), i))
+        .collect();
+    let hygiene = items["fh.hygiene"];
+    assert_fields(
+        hygiene,
+        json!({ "label": "Hygienic food handling score", "kind": "score", "required": true }),
+    );
+    assert_eq!(
+        hygiene["options"],
+        json!([
+            { "value": "0", "label": "0" }, { "value": "5", "label": "5" },
+            { "value": "10", "label": "10" }, { "value": "15", "label": "15" },
+            { "value": "20", "label": "20" }, { "value": "25", "label": "25" },
+        ])
+    );
+    let handlers = items["fh.food_handlers"];
+    assert_fields(
+        handlers,
+        json!({ "kind": "number", "min": 0.0, "max": 1000.0, "integer": true, "required": false }),
+    );
+    let business = items["fh.business_type"];
+    assert_eq!(business["kind"], "choice");
+    assert_eq!(
+        business["options"][2],
+        json!({ "value": "takeaway", "label": "Takeaway or sandwich shop" })
+    );
+    let comments = items["fh.hygiene_comments"];
+    assert_fields(
+        comments,
+        json!({ "kind": "text", "max_len": 4000, "multiline": true }),
+    );
+    let general = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "general-visit")
+        .unwrap();
+    assert_eq!(general["case_kinds"], json!([]), "for every kind");
+    assert!(!d.unlocked());
+}
+
+#[test]
+fn the_officer_loop_create_visit_answer_note_submit() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let dev = d.ok("device", json!({}));
+    let me = json!({ "id": dev["person_id"], "name": "Sam Patel" });
+
+    // Create.
+    let c = d.ok(
         "create_case",
-        json!({ "args": { "kind": "food_hygiene", "title": "Harbour Fish Bar", "address": null, "postcode": "M1 1AE", "uprn": null, "lat": null, "lon": null, "accuracy_m": null, "due": null } }),
-    )
-    .unwrap();
-    let reference = created["reference"].as_str().unwrap();
+        json!({ "args": {
+            "kind": "food_hygiene", "title": "  Harbour Fish Bar ", "address": "1 Quay Street",
+            "postcode": "m1 1ae", "uprn": "100023336956", "lat": 53.48, "lon": -2.24,
+            "accuracy_m": 12.5, "due": "2026-12-01",
+        } }),
+    );
+    let reference = c["reference"].as_str().unwrap().to_string();
+    let parts: Vec<&str> = reference.split('-').collect();
     assert!(
-        reference.starts_with("FH-") && reference.ends_with("-4-0001"),
+        parts.len() == 4
+            && parts[0] == "FH"
+            && parts[1].len() == 4
+            && parts[2] == "4"
+            && parts[3] == "0001",
         "{reference}"
     );
-    let refused = invoke(
-        &w,
-        "create_case",
-        json!({ "args": { "kind": "food_hygiene", "title": " ", "address": null, "postcode": null, "uprn": null, "lat": null, "lon": null, "accuracy_m": null, "due": null } }),
-    )
-    .unwrap_err();
-    assert_eq!(refused["code"], "empty_title");
-    let page = invoke(&w, "list_cases", json!({ "args": { "search": "harbour", "statuses": [], "kinds": [], "assignee": null, "due_before": null, "due_after": null, "sort": null, "descending": false, "limit": 50, "offset": 0 } })).unwrap();
-    assert_eq!(page["total"], 1);
-    let opened = invoke(&w, "open_case", json!({ "case": created["reference"] })).unwrap();
-    assert_eq!(opened["title"], "Harbour Fish Bar");
-    invoke(&w, "lock", json!({})).unwrap();
+    assert!(is_uuid(&c["id"]) && is_time(&c["created_at"]), "{c}");
+    assert_eq!(c["location"]["at"].as_str().map(str::len), Some(24), "{c}");
     assert_eq!(
-        invoke(&w, "list_cases", json!({ "args": {} })).unwrap_err()["code"],
-        "locked"
+        c,
+        json!({
+            "id": c["id"], "reference": reference, "kind": "food_hygiene",
+            "kind_label": "Food hygiene", "title": "Harbour Fish Bar", "address": "1 Quay Street",
+            "postcode": "M1 1AE", "uprn": 100023336956_u64,
+            "location": { "lat": 53.48, "lon": -2.24, "accuracy_m": 12.5, "source": "manual",
+                          "at": c["location"]["at"] },
+            "status": "open", "status_label": "open", "assignee": me, "due": "2026-12-01",
+            "created_by": me, "created_at": c["created_at"], "visits": [], "notes": [],
+            "photos": [], "allowed_transitions": ["in_progress"], "editable": true,
+        })
+    );
+
+    // Open by reference (any case), or by id.
+    assert_eq!(d.ok("open_case", json!({ "case": reference })), c);
+    assert_eq!(
+        d.ok("open_case", json!({ "case": reference.to_lowercase() })),
+        c
+    );
+    assert_eq!(d.ok("open_case", json!({ "case": c["id"] })), c);
+
+    // Listed and found.
+    let page = d.ok("list_cases", json!({ "args": { "search": "harbour" } }));
+    assert_fields(&page, json!({ "total": 1, "offset": 0, "limit": 50 }));
+    let row = &page["cases"][0];
+    assert_eq!(
+        row,
+        &json!({
+            "id": c["id"], "reference": reference, "kind": "food_hygiene",
+            "kind_label": "Food hygiene", "title": "Harbour Fish Bar", "address": "1 Quay Street",
+            "postcode": "M1 1AE", "uprn": 100023336956_u64, "lat": 53.48, "lon": -2.24,
+            "status": "open", "status_label": "open", "assignee": dev["person_id"],
+            "due": "2026-12-01", "created_at": c["created_at"], "updated_at": row["updated_at"],
+            "visit_count": 0, "note_count": 0, "photo_count": 0,
+        })
+    );
+
+    // Edit: set one field, clear others with empty values.
+    let e = d.ok(
+        "edit_case",
+        args(
+            json!({ "case": reference }),
+            json!({ "title": "Harbour Fish Bar & Grill", "address": "", "uprn": "", "due": "",
+                    "clear_location": true }),
+        ),
+    );
+    assert_fields(
+        &e,
+        json!({ "title": "Harbour Fish Bar & Grill", "address": null, "uprn": null, "due": null, "location": null, "postcode": "M1 1AE" }),
+    );
+    assert_eq!((&e["id"], &e["status"]), (&c["id"], &json!("open")));
+
+    // A visit against the kind's default template, with the device's location.
+    let templates = d.ok("templates", json!({}));
+    let required_labels: Vec<Value> = required(&templates, "food-hygiene")
+        .iter()
+        .map(|i| i["label"].clone())
+        .collect();
+    let v = d.ok(
+        "add_visit",
+        json!({ "args": { "case": reference, "lat": 53.4801, "lon": -2.2402, "accuracy_m": 8.0 } }),
+    );
+    assert_fields(
+        &v,
+        json!({ "status": "in_progress", "status_label": "in progress", "allowed_transitions": ["submitted"] }),
+    );
+    let visit = &v["visits"][0];
+    assert_eq!(v["visits"].as_array().unwrap().len(), 1);
+    assert!(
+        is_uuid(&visit["id"]) && is_time(&visit["started_at"]),
+        "{visit}"
     );
     assert_eq!(
-        invoke(&w, "unlock", json!({ "passphrase": "wrong passphrase" })).unwrap_err()["code"],
-        "wrong_passphrase"
+        visit,
+        &json!({
+            "id": visit["id"], "template_id": "food-hygiene", "template_version": 1,
+            "template_title": "Food hygiene inspection", "started_at": visit["started_at"],
+            "officer": me,
+            "location": { "lat": 53.4801, "lon": -2.2402, "accuracy_m": 8.0, "source": "device",
+                          "at": visit["location"]["at"] },
+            "answers": [], "missing_required": required_labels, "score": null,
+        })
     );
+    let visit_id = visit["id"].clone();
+    let answer = |item: &str, value: &str| {
+        d.ok(
+            "answer",
+            json!({ "args": { "case": reference, "visit": visit_id, "item": item, "value": value } }),
+        )
+    };
+
+    // Answers, each parsed by its question's kind and shown back for reading and for editing.
+    let a = answer("fh.hygiene", " 5 ");
+    let ans = &a["visits"][0]["answers"];
+    assert!(is_time(&ans[0]["at"]), "{ans}");
     assert_eq!(
-        invoke(&w, "unlock", json!({ "passphrase": "a long passphrase" })).unwrap()["case_count"],
-        1
+        ans,
+        &json!([{ "item_id": "fh.hygiene", "label": "Hygienic food handling score",
+                  "kind": "score", "display": "5", "input": "5", "by": me, "at": ans[0]["at"] }])
     );
     assert!(
-        invoke(&w, "templates", json!({}))
+        !strings(&a["visits"][0]["missing_required"])
+            .contains(&"Hygienic food handling score".to_string())
+    );
+    let a = answer("fh.business_type", "Takeaway or sandwich shop");
+    let business = &a["visits"][0]["answers"][0];
+    // Answers come in the template's order.
+    assert_fields(
+        business,
+        json!({ "item_id": "fh.business_type", "kind": "choice", "display": "Takeaway or sandwich shop", "input": "takeaway" }),
+    );
+    let a = answer("fh.fbo_present", "y");
+    let fbo = a["visits"][0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["item_id"] == "fh.fbo_present")
+        .unwrap()
+        .clone();
+    assert_fields(
+        &fbo,
+        json!({ "kind": "yes_no", "display": "Yes", "input": "yes" }),
+    );
+    answer("fh.food_handlers", "12");
+    answer("fh.structure", "0");
+    answer("fh.management", "0");
+    answer("fh.revisit_needed", "no");
+    let a = answer("fh.written_warning", "No");
+    assert_eq!(a["visits"][0]["missing_required"], json!([]));
+    assert_eq!(a["visits"][0]["score"], json!({ "total": 5, "rating": 5 }));
+    let order: Vec<&str> = a["visits"][0]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["item_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "fh.business_type",
+            "fh.fbo_present",
+            "fh.food_handlers",
+            "fh.hygiene",
+            "fh.structure",
+            "fh.management",
+            "fh.revisit_needed",
+            "fh.written_warning"
+        ]
+    );
+    // An empty value clears an answer, and its requirement comes back.
+    let a = answer("fh.structure", "");
+    assert_eq!(
+        a["visits"][0]["missing_required"],
+        json!(["Structure and cleaning score"])
+    );
+    assert_eq!(a["visits"][0]["score"], Value::Null);
+    answer("fh.structure", "0");
+
+    // A note, trimmed, with its author.
+    let n = d.ok(
+        "add_note",
+        json!({ "args": { "case": c["id"], "text": "  Advised on probe thermometer use\n" } }),
+    );
+    let note = &n["notes"][0];
+    assert!(is_uuid(&note["id"]) && is_time(&note["at"]), "{note}");
+    assert_eq!(
+        note,
+        &json!({ "id": note["id"], "author": me, "at": note["at"],
+                 "text": "Advised on probe thermometer use" })
+    );
+
+    // Submit: the case waits for review and an officer can move it no further.
+    let s = d.ok("submit", json!({ "case": reference }));
+    assert_fields(
+        &s,
+        json!({ "status": "submitted", "status_label": "submitted", "editable": false, "allowed_transitions": [] }),
+    );
+    assert_eq!(s["visits"][0]["score"], json!({ "total": 5, "rating": 5 }));
+    let page = d.ok(
+        "list_cases",
+        json!({ "args": { "statuses": ["submitted"] } }),
+    );
+    assert_eq!(page["total"], 1);
+    assert_fields(
+        &page["cases"][0],
+        json!({ "visit_count": 1, "note_count": 1, "title": "Harbour Fish Bar & Grill" }),
+    );
+
+    // Who did what, attributed to this device and person.
+    let h = d.ok("history", json!({ "case": reference }));
+    let entries = h.as_array().unwrap();
+    let mut messages: Vec<&str> = entries
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages[0], format!("Created case {reference}"));
+    messages.sort_unstable();
+    let created = format!("Created case {reference}");
+    let mut want = vec![
+        created.as_str(),
+        "Changed title, address, UPRN, location, due date",
+        "Started a visit (Food hygiene inspection)",
+        "Answered \"Hygienic food handling score\": 5",
+        "Answered \"Type of business\": Takeaway or sandwich shop",
+        "Answered \"Was the food business operator present?\": Yes",
+        "Answered \"Number of food handlers\": 12",
+        "Answered \"Structure and cleaning score\": 0",
+        "Answered \"Confidence in management score\": 0",
+        "Answered \"Is a revisit needed?\": No",
+        "Answered \"Was a written warning issued?\": No",
+        "Cleared the answer to \"Structure and cleaning score\"",
+        "Answered \"Structure and cleaning score\": 0",
+        "Added a note",
+        "Submitted for review",
+    ];
+    want.sort_unstable();
+    assert_eq!(messages, want);
+    for e in entries {
+        assert_eq!(e["person"], me, "{e}");
+        assert_eq!(e["device_id"], dev["device_id"], "{e}");
+        assert!(
+            e["actor"]
+                .as_str()
+                .is_some_and(|a| a.len() == 32 && a.chars().all(|c| c.is_ascii_hexdigit())),
+            "{e}"
+        );
+        assert!(is_time(&e["at"]), "{e}");
+    }
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str())
+    );
+    let dev = d.ok("device", json!({}));
+    assert_fields(
+        &dev,
+        json!({ "case_count": 1, "outbox_cases": 1, "outbox_changes": entries.len() }),
+    );
+
+    // A submitted case is the officer's no longer: each refusal writes nothing.
+    let e = d.refused(
+        "submit",
+        json!({ "case": reference }),
+        "transition_not_allowed",
+    );
+    assert!(e["message"].as_str().unwrap().contains("submitted"), "{e}");
+    for (to, comment) in [("approved", None), ("returned", Some("Please redo"))] {
+        let e = d.refused(
+            "transition",
+            json!({ "args": { "case": reference, "to": to, "comment": comment } }),
+            "role_may_not_transition",
+        );
+        assert!(e["message"].as_str().unwrap().contains("officer"), "{e}");
+    }
+    d.refused(
+        "edit_case",
+        json!({ "args": { "case": reference, "title": "Renamed" } }),
+        "case_locked",
+    );
+    d.refused(
+        "add_visit",
+        json!({ "args": { "case": reference } }),
+        "case_locked",
+    );
+    d.refused(
+        "answer",
+        json!({ "args": { "case": reference, "visit": visit_id, "item": "fh.hygiene", "value": "10" } }),
+        "case_locked",
+    );
+}
+
+#[test]
+fn a_team_leader_returns_approves_and_closes() {
+    let _shows = shows();
+    let d = Device::with_role("team_leader");
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("general", "Noise complaint, 4 Mill Road") }),
+    );
+    assert_eq!(c["allowed_transitions"], json!(["in_progress"]));
+    let case = c["reference"].clone();
+    let move_to = |to: &str, comment: Option<&str>| json!({ "args": { "case": case, "to": to, "comment": comment } });
+
+    // Refusals of an open case with no visit, each leaving it as it was (comments included).
+    let e = d.refused(
+        "transition",
+        move_to("approved", None),
+        "transition_not_allowed",
+    );
+    assert!(
+        e["message"].as_str().unwrap().contains("open to approved"),
+        "{e}"
+    );
+    d.refused(
+        "transition",
+        move_to("submitted", Some("Ready")),
+        "no_visits",
+    );
+    d.refused("transition", move_to("lost", None), "unknown_status");
+    d.refused(
+        "transition",
+        move_to("in_progress", Some("c".repeat(10_001).as_str())),
+        "too_long",
+    );
+    d.refused(
+        "transition",
+        move_to("in_progress", Some("bad\u{1b}[2J")),
+        "control_characters",
+    );
+    d.refused(
+        "transition",
+        json!({ "args": { "case": "GN-2026-4-9999", "to": "in_progress" } }),
+        "case_not_found",
+    );
+
+    let t = d.ok("transition", move_to("in_progress", None));
+    assert_fields(
+        &t,
+        json!({ "status": "in_progress", "allowed_transitions": ["submitted"], "editable": true }),
+    );
+    let v = d.ok("add_visit", json!({ "args": { "case": case } }));
+    let visit = v["visits"][0]["id"].clone();
+    assert_eq!(v["visits"][0]["template_id"], "general-visit");
+    let e = d.refused(
+        "transition",
+        move_to("submitted", Some("Ready")),
+        "visit_incomplete",
+    );
+    assert!(
+        e["message"]
+            .as_str()
             .unwrap()
+            .contains("missing required answers"),
+        "{e}"
+    );
+    complete_visit(&d, &case, &visit, "general-visit");
+
+    let s = d.ok("transition", move_to("submitted", None));
+    assert_fields(
+        &s,
+        json!({ "status": "submitted", "allowed_transitions": ["approved", "returned"], "editable": false }),
+    );
+    let r = d.ok(
+        "transition",
+        move_to("returned", Some("Add the decibel reading")),
+    );
+    assert_fields(
+        &r,
+        json!({ "status": "returned", "status_label": "returned", "allowed_transitions": ["in_progress"], "editable": true }),
+    );
+    let texts = |c: &Value| -> Vec<String> {
+        c["notes"]
             .as_array()
             .unwrap()
-            .len()
-            >= 3
+            .iter()
+            .map(|n| n["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(texts(&r), ["Add the decibel reading"]);
+    assert_eq!(r["notes"][0]["author"]["name"], "Sam Patel");
+
+    d.ok("transition", move_to("in_progress", None));
+    d.ok("transition", move_to("submitted", None));
+    let a = d.ok("transition", move_to("approved", Some("Good work")));
+    assert_fields(
+        &a,
+        json!({ "status": "approved", "allowed_transitions": ["closed"], "editable": false }),
     );
+    d.refused(
+        "transition",
+        move_to("returned", None),
+        "transition_not_allowed",
+    );
+    let closed = d.ok("transition", move_to("closed", Some("No further action")));
+    assert_fields(
+        &closed,
+        json!({ "status": "closed", "allowed_transitions": [] }),
+    );
+    let mut notes = texts(&closed);
+    notes.sort_unstable();
+    assert_eq!(
+        notes,
+        ["Add the decibel reading", "Good work", "No further action"]
+    );
+
+    // A closed case is the record.
+    d.refused(
+        "transition",
+        move_to("approved", None),
+        "transition_not_allowed",
+    );
+    d.refused(
+        "transition",
+        move_to("approved", Some("Reopen please")),
+        "case_locked",
+    );
+    let e = d.refused(
+        "add_note",
+        json!({ "args": { "case": case, "text": "Late call" } }),
+        "case_locked",
+    );
+    assert!(e["message"].as_str().unwrap().contains("closed"), "{e}");
+
+    let h = d.ok("history", json!({ "case": case }));
+    let messages: BTreeSet<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    for m in [
+        "Work started",
+        "Submitted for review",
+        "Returned to the officer",
+        "Approved",
+        "Closed",
+    ] {
+        assert!(messages.contains(m), "{m} not in {messages:?}");
+    }
+}
+
+#[test]
+fn a_locked_device_refuses_everything_that_needs_it() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "Harbour Fish Bar") }),
+    );
+    let case = c["reference"].clone();
+    let v = d.ok("add_visit", json!({ "args": { "case": case } }));
+    let visit = v["visits"][0]["id"].clone();
+    let before = d.snapshot();
+
+    assert_eq!(d.ok("lock", json!({})), Value::Null);
+    let calls = [
+        ("device", json!({})),
+        ("list_cases", json!({ "args": {} })),
+        ("open_case", json!({ "case": case })),
+        (
+            "create_case",
+            json!({ "args": new_case("general", "Another") }),
+        ),
+        (
+            "edit_case",
+            json!({ "args": { "case": case, "title": "Renamed" } }),
+        ),
+        ("add_visit", json!({ "args": { "case": case } })),
+        (
+            "answer",
+            json!({ "args": { "case": case, "visit": visit, "item": "fh.hygiene", "value": "5" } }),
+        ),
+        (
+            "add_note",
+            json!({ "args": { "case": case, "text": "A note" } }),
+        ),
+        ("submit", json!({ "case": case })),
+        (
+            "transition",
+            json!({ "args": { "case": case, "to": "submitted" } }),
+        ),
+        ("history", json!({ "case": case })),
+        (
+            "save_draft",
+            json!({ "args": { "key": "new-case:title", "value": "Chip shop" } }),
+        ),
+        ("drafts", json!({ "prefix": "new-case:" })),
+        ("clear_drafts", json!({ "prefix": "new-case:" })),
+    ];
+    for (cmd, body) in calls {
+        let e = d.refused(cmd, body, "locked");
+        assert!(e["message"].as_str().unwrap().contains("unlock"), "{e}");
+    }
+    d.ok("unlock", json!({ "passphrase": PASS }));
+    assert_eq!(d.snapshot(), before, "nothing changed while locked");
+}
+
+#[test]
+fn bad_case_fields_are_refused_and_nothing_is_written() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("highways", "Pothole, Station Road") }),
+    );
+    assert!(c["reference"].as_str().unwrap().starts_with("HW-"), "{c}");
+    let base = new_case("general", "x");
+
+    // The field at fault is named where the error has one (`None`: not checked).
+    let bad_new = [
+        (json!({ "title": " " }), "empty_title", Some("title")),
+        (
+            json!({ "title": "t".repeat(201) }),
+            "too_long",
+            Some("title"),
+        ),
+        (
+            json!({ "address": "a".repeat(301) }),
+            "too_long",
+            Some("address"),
+        ),
+        (
+            json!({ "title": "Bell\u{7}" }),
+            "control_characters",
+            Some("title"),
+        ),
+        (json!({ "kind": "spaceship" }), "unknown_case_kind", None),
+        (
+            json!({ "lat": 91.0, "lon": 0.0 }),
+            "invalid_location",
+            Some("location"),
+        ),
+        (
+            json!({ "lat": 0.0, "lon": -180.5 }),
+            "invalid_location",
+            Some("location"),
+        ),
+        (
+            json!({ "lat": 51.0, "lon": 0.0, "accuracy_m": -1.0 }),
+            "invalid_location",
+            Some("location"),
+        ),
+        (json!({ "uprn": "12a" }), "invalid_uprn", Some("uprn")),
+        (
+            json!({ "postcode": "NOT A CODE" }),
+            "invalid_postcode",
+            Some("postcode"),
+        ),
+        (json!({ "due": "2026-02-30" }), "invalid_date", None),
+    ];
+    for (over, code, field) in bad_new {
+        let e = d.refused("create_case", args(base.clone(), over), code);
+        if let Some(field) = field {
+            assert_eq!(e["field"], field, "{e}");
+        }
+    }
+    for over in [json!({ "lat": 51.0 }), json!({ "lon": -0.1 })] {
+        d.refused_field("create_case", args(base.clone(), over), "location");
+    }
+
+    let case = json!({ "case": c["reference"] });
+    let bad_edits = [
+        (json!({ "title": "" }), "empty_title", Some("title")),
+        (
+            json!({ "title": "t".repeat(201) }),
+            "too_long",
+            Some("title"),
+        ),
+        (
+            json!({ "address": "a".repeat(301) }),
+            "too_long",
+            Some("address"),
+        ),
+        (
+            json!({ "address": "Line\nbreak" }),
+            "control_characters",
+            Some("address"),
+        ),
+        (json!({ "due": "tomorrow" }), "invalid_date", None),
+        (
+            json!({ "lat": -90.01, "lon": 1.0 }),
+            "invalid_location",
+            Some("location"),
+        ),
+        (
+            json!({ "postcode": "XYZ" }),
+            "invalid_postcode",
+            Some("postcode"),
+        ),
+        (
+            json!({ "uprn": "1234567890123" }),
+            "invalid_uprn",
+            Some("uprn"),
+        ),
+    ];
+    for (over, code, field) in bad_edits {
+        let e = d.refused("edit_case", args(case.clone(), over), code);
+        if let Some(field) = field {
+            assert_eq!(e["field"], field, "{e}");
+        }
+    }
+    let e = d.refused_field("edit_case", args(case.clone(), json!({})), "case");
+    assert!(
+        e["message"].as_str().unwrap().contains("nothing to change"),
+        "{e}"
+    );
+    d.refused_field(
+        "edit_case",
+        args(case.clone(), json!({ "lat": 1.0 })),
+        "location",
+    );
+
+    for missing in [
+        "HW-2026-4-9999",
+        "not a reference",
+        "",
+        "0190f3a0-0000-7000-8000-000000000000",
+    ] {
+        let e = d.refused(
+            "edit_case",
+            json!({ "args": { "case": missing, "title": "x" } }),
+            "case_not_found",
+        );
+        assert!(e["message"].as_str().unwrap().contains(missing), "{e}");
+        d.refused("open_case", json!({ "case": missing }), "case_not_found");
+        d.refused("history", json!({ "case": missing }), "case_not_found");
+    }
+    assert_eq!(d.ok("device", json!({}))["case_count"], 1);
+}
+
+#[test]
+fn cases_are_listed_filtered_sorted_and_paged() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let create = |kind: &str, title: &str, over: Value| {
+        d.ok("create_case", args(new_case(kind, title), over))
+    };
+    let fh = create(
+        "food_hygiene",
+        "Harbour Fish Bar",
+        json!({ "postcode": "M1 1AE", "due": "2026-10-01" }),
+    );
+    let hs = create(
+        "housing",
+        "Damp, Flat 2",
+        json!({ "address": "2 Mill Lane", "due": "2026-11-15" }),
+    );
+    let hw = create("highways", "Pothole, Station Road", json!({}));
+    d.ok("add_visit", json!({ "args": { "case": hs["id"] } }));
+    d.ok(
+        "add_note",
+        json!({ "args": { "case": hw["id"], "text": "Reported by a cyclist near the bridge" } }),
+    );
+
+    let list = |q: Value| d.ok("list_cases", json!({ "args": q }));
+    let titles = |page: &Value| -> Vec<String> {
+        page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = list(json!({}));
+    assert_fields(&all, json!({ "total": 3, "offset": 0, "limit": 50 }));
+    assert_eq!(
+        &titles(&all)[..2],
+        ["Harbour Fish Bar", "Damp, Flat 2"],
+        "soonest due first"
+    );
+    assert_eq!(
+        titles(&list(json!({ "sort": "title" }))),
+        ["Damp, Flat 2", "Harbour Fish Bar", "Pothole, Station Road"]
+    );
+    assert_eq!(
+        titles(&list(json!({ "sort": "title", "descending": true }))),
+        ["Pothole, Station Road", "Harbour Fish Bar", "Damp, Flat 2"]
+    );
+    let page = list(json!({ "sort": "title", "limit": 1, "offset": 1 }));
+    assert_fields(&page, json!({ "total": 3, "offset": 1, "limit": 1 }));
+    assert_eq!(titles(&page), ["Harbour Fish Bar"]);
+    let in_progress = list(json!({ "statuses": ["in_progress"] }));
+    assert_eq!(titles(&in_progress), ["Damp, Flat 2"]);
+    assert_fields(
+        &in_progress["cases"][0],
+        json!({ "status": "in_progress", "status_label": "in progress", "kind_label": "Housing (HHSRS)", "visit_count": 1 }),
+    );
+    assert_eq!(
+        titles(&list(
+            json!({ "kinds": ["food_hygiene", "highways"], "sort": "title" })
+        )),
+        ["Harbour Fish Bar", "Pothole, Station Road"]
+    );
+    assert_eq!(titles(&list(json!({ "search": "mill" }))), ["Damp, Flat 2"]);
+    assert_eq!(
+        titles(&list(json!({ "search": "cyclist" }))),
+        ["Pothole, Station Road"],
+        "notes are searched"
+    );
+    assert_eq!(
+        titles(&list(json!({ "search": "m1 1ae" }))),
+        ["Harbour Fish Bar"]
+    );
+    assert_eq!(
+        titles(&list(json!({ "due_before": "2026-11-01" }))),
+        ["Harbour Fish Bar"]
+    );
+    assert_eq!(
+        titles(&list(json!({ "due_after": "2026-11-01" }))),
+        ["Damp, Flat 2"]
+    );
+    // A new case is its creator's; "me" is this device's person.
+    let me = d.ok("device", json!({}))["person_id"].clone();
+    assert_eq!(list(json!({ "assignee": "me" }))["total"], 3);
+    assert_eq!(list(json!({ "assignee": me }))["total"], 3);
+    assert_eq!(
+        list(json!({ "assignee": "0190f3a0-0000-7000-8000-000000000000" }))["total"],
+        0
+    );
+    assert!(
+        all["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["assignee"] == me)
+    );
+    assert_eq!(
+        list(json!({ "statuses": ["closed"] })),
+        json!({ "cases": [], "total": 0, "offset": 0, "limit": 50 })
+    );
+    assert_eq!(fh["status"], "open");
+
+    // Refusals name the field at fault where it is a plain input.
+    for (q, field) in [
+        (json!({ "limit": 0 }), "limit"),
+        (json!({ "limit": 501 }), "limit"),
+        (json!({ "sort": "colour" }), "sort"),
+        (json!({ "search": "s".repeat(201) }), "search"),
+    ] {
+        d.refused_field("list_cases", json!({ "args": q }), field);
+    }
+    for (q, code) in [
+        (json!({ "statuses": ["open", "lost"] }), "unknown_status"),
+        (json!({ "kinds": ["spaceship"] }), "unknown_case_kind"),
+        (json!({ "due_before": "soon" }), "invalid_date"),
+        (json!({ "due_after": "2026-13-01" }), "invalid_date"),
+        (json!({ "assignee": "someone" }), "invalid_id"),
+    ] {
+        d.refused("list_cases", json!({ "args": q }), code);
+    }
+}
+
+#[test]
+fn bad_visits_answers_notes_and_submissions_are_refused() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let fh = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "Harbour Fish Bar") }),
+    );
+    let hw = d.ok(
+        "create_case",
+        json!({ "args": new_case("highways", "Pothole, Station Road") }),
+    );
+    let case = fh["reference"].clone();
+    let nowhere = "FH-2026-4-9999";
+
+    // Visits.
+    d.refused(
+        "add_visit",
+        json!({ "args": { "case": nowhere } }),
+        "case_not_found",
+    );
+    d.refused(
+        "add_visit",
+        json!({ "args": { "case": case, "template": "no-such-template" } }),
+        "unknown_template",
+    );
+    let e = d.refused(
+        "add_visit",
+        json!({ "args": { "case": case, "template": "hhsrs-survey" } }),
+        "template_not_for_kind",
+    );
+    assert!(
+        e["message"].as_str().unwrap().contains("hhsrs-survey"),
+        "{e}"
+    );
+    d.refused_field(
+        "add_visit",
+        json!({ "args": { "case": case, "lat": 51.5 } }),
+        "location",
+    );
+    d.refused(
+        "add_visit",
+        json!({ "args": { "case": case, "lat": 100.0, "lon": 0.0 } }),
+        "invalid_location",
+    );
+
+    // Submitting needs a visit, then a complete one.
+    d.refused("submit", json!({ "case": nowhere }), "case_not_found");
+    let e = d.refused("submit", json!({ "case": case }), "no_visits");
+    assert!(e["message"].as_str().unwrap().contains("visit"), "{e}");
+    let v = d.ok(
+        "add_visit",
+        json!({ "args": { "case": case, "template": "general-visit" } }),
+    );
+    assert_eq!(v["visits"][0]["template_id"], "general-visit");
+    let v = d.ok(
+        "add_visit",
+        json!({ "args": { "case": case, "template": " " } }),
+    );
+    let fh_visit = v["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["template_id"] == "food-hygiene")
+        .unwrap()["id"]
+        .clone();
+    let e = d.refused("submit", json!({ "case": case }), "visit_incomplete");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("is missing required answers"), "{e}");
+
+    // Answers.
+    let other = d.ok("add_visit", json!({ "args": { "case": hw["id"] } }));
+    let other_visit = other["visits"][0]["id"].clone();
+    let answer = |visit: &Value, item: &str, value: &str| json!({ "args": { "case": case, "visit": visit, "item": item, "value": value } });
+    d.refused(
+        "answer",
+        answer(&json!("nope"), "fh.hygiene", "5"),
+        "invalid_id",
+    );
+    d.refused(
+        "answer",
+        answer(&other_visit, "fh.hygiene", "5"),
+        "unknown_visit",
+    );
+    d.refused(
+        "answer",
+        answer(&fh_visit, "fh.nothing", "5"),
+        "unknown_item",
+    );
+    d.refused(
+        "answer",
+        answer(&fh_visit, "fh.nothing", ""),
+        "unknown_item",
+    );
+    for (item, value, says) in [
+        ("fh.hygiene", "7", "Hygienic food handling score"),
+        ("fh.fbo_present", "maybe", "yes or no"),
+        ("fh.business_type", "pub", "not an option"),
+        ("fh.food_handlers", "1001", "Number of food handlers"),
+        ("fh.food_handlers", "2.5", "Number of food handlers"),
+    ] {
+        let e = d.refused_at(
+            "answer",
+            answer(&fh_visit, item, value),
+            "invalid_answer",
+            item,
+        );
+        assert!(e["message"].as_str().unwrap().contains(says), "{e}");
+    }
+    d.refused(
+        "answer",
+        json!({ "args": { "case": nowhere, "visit": fh_visit, "item": "fh.hygiene", "value": "5" } }),
+        "case_not_found",
+    );
+
+    // Notes.
+    let note = |text: &str| json!({ "args": { "case": case, "text": text } });
+    d.refused_at("add_note", note("  \n "), "invalid_answer", "note");
+    d.refused_at("add_note", note(&"n".repeat(10_001)), "too_long", "note");
+    d.refused_at(
+        "add_note",
+        note("bad\u{1b}[2J"),
+        "control_characters",
+        "note",
+    );
+    d.refused(
+        "add_note",
+        json!({ "args": { "case": nowhere, "text": "x" } }),
+        "case_not_found",
+    );
+    let ok = d.ok("add_note", note("Line one\n\tLine two"));
+    assert_eq!(ok["notes"][0]["text"], "Line one\n\tLine two");
+}
+
+#[test]
+fn malformed_payloads_are_refused_by_tauri_and_write_nothing() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "Harbour Fish Bar") }),
+    );
+    let case = c["reference"].clone();
+    let v = d.ok("add_visit", json!({ "args": { "case": case } }));
+    let visit = v["visits"][0]["id"].clone();
+    let init_args = init(json!({}))["args"].clone();
+
+    let payloads = [
+        // Missing argument, missing field, wrong JSON types, a bare value for a struct.
+        ("init_device", json!({}), "args"),
+        (
+            "init_device",
+            json!({ "args": { "passphrase": PASS, "person_name": "X", "role": "officer" } }),
+            "args",
+        ),
+        (
+            "init_device",
+            args(init_args.clone(), json!({ "device_number": -1 })),
+            "args",
+        ),
+        (
+            "init_device",
+            args(init_args.clone(), json!({ "device_number": 4.5 })),
+            "args",
+        ),
+        (
+            "init_device",
+            args(init_args, json!({ "role": null })),
+            "args",
+        ),
+        ("unlock", json!({}), "passphrase"),
+        ("unlock", json!({ "passphrase": 1234 }), "passphrase"),
+        ("unlock", json!({ "passphrase": null }), "passphrase"),
+        ("list_cases", json!({}), "args"),
+        (
+            "list_cases",
+            json!({ "args": { "limit": "fifty" } }),
+            "args",
+        ),
+        ("list_cases", json!({ "args": { "offset": -1 } }), "args"),
+        (
+            "list_cases",
+            json!({ "args": { "statuses": "open" } }),
+            "args",
+        ),
+        (
+            "list_cases",
+            json!({ "args": { "descending": "yes" } }),
+            "args",
+        ),
+        ("open_case", json!({}), "case"),
+        ("open_case", json!({ "case": 42 }), "case"),
+        ("open_case", json!({ "case": null }), "case"),
+        (
+            "create_case",
+            json!({ "args": { "title": "No kind" } }),
+            "args",
+        ),
+        (
+            "create_case",
+            json!({ "kind": "general", "title": "Unwrapped" }),
+            "args",
+        ),
+        ("create_case", json!({ "args": "general" }), "args"),
+        (
+            "create_case",
+            json!({ "args": { "kind": "general", "title": "x", "lat": "51.5", "lon": "0" } }),
+            "args",
+        ),
+        (
+            "create_case",
+            json!({ "args": { "kind": "general", "title": "x", "uprn": 100023336956_u64 } }),
+            "args",
+        ),
+        (
+            "edit_case",
+            json!({ "args": { "title": "No case" } }),
+            "args",
+        ),
+        (
+            "edit_case",
+            json!({ "args": { "case": case, "clear_location": "yes" } }),
+            "args",
+        ),
+        (
+            "edit_case",
+            json!({ "args": { "case": case, "title": 5 } }),
+            "args",
+        ),
+        ("add_visit", json!({ "args": {} }), "args"),
+        (
+            "add_visit",
+            json!({ "args": { "case": case, "lat": true } }),
+            "args",
+        ),
+        (
+            "answer",
+            json!({ "args": { "case": case, "visit": visit, "item": "fh.hygiene" } }),
+            "args",
+        ),
+        (
+            "answer",
+            json!({ "args": { "case": case, "visit": visit, "item": "fh.hygiene", "value": 5 } }),
+            "args",
+        ),
+        ("add_note", json!({ "args": { "case": case } }), "args"),
+        (
+            "add_note",
+            json!({ "args": { "case": case, "text": ["a"] } }),
+            "args",
+        ),
+        ("submit", json!({}), "case"),
+        ("submit", json!({ "case": { "id": case } }), "case"),
+        ("transition", json!({ "args": { "case": case } }), "args"),
+        (
+            "transition",
+            json!({ "args": { "case": case, "to": "submitted", "comment": 7 } }),
+            "args",
+        ),
+        ("history", json!({}), "case"),
+        ("history", json!({ "case": [case] }), "case"),
+        ("save_draft", json!({}), "args"),
+        ("save_draft", json!({ "args": { "key": "k" } }), "args"),
+        (
+            "save_draft",
+            json!({ "args": { "key": "k", "value": 5 } }),
+            "args",
+        ),
+        (
+            "save_draft",
+            json!({ "args": { "key": "k", "value": null } }),
+            "args",
+        ),
+        ("save_draft", json!({ "key": "k", "value": "v" }), "args"),
+        ("drafts", json!({}), "prefix"),
+        ("drafts", json!({ "prefix": null }), "prefix"),
+        ("clear_drafts", json!({}), "prefix"),
+        ("clear_drafts", json!({ "prefix": 1 }), "prefix"),
+    ];
+    for (cmd, body, arg) in payloads {
+        d.malformed(cmd, body, arg);
+    }
+    let text = d.malformed("open_case", json!({}), "case");
+    assert!(text.contains("missing required key case"), "{text}");
+    let text = d.malformed("answer", json!({ "args": { "case": case } }), "args");
+    assert!(text.contains("missing field `visit`"), "{text}");
+    let text = d.malformed("unlock", json!({ "passphrase": 1234 }), "passphrase");
+    assert!(text.contains("invalid type: integer `1234`"), "{text}");
+    assert_eq!(d.ok("device", json!({}))["case_count"], 1);
+}
+
+#[test]
+fn drafts_keep_what_was_typed_until_cleared() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    d.ok(
+        "create_case",
+        json!({ "args": new_case("general", "A case") }),
+    );
+    let dev = d.ok("device", json!({}));
+    let save = |key: &str, value: &str| {
+        d.ok(
+            "save_draft",
+            json!({ "args": { "key": key, "value": value } }),
+        )
+    };
+    assert_eq!(save("new-case:title", "Chip sh"), Value::Null);
+    save("new-case:title", "Chip shop");
+    save("new-case:postcode", "M1 1");
+    save("new-case_x:title", "another form");
+    save("visit:1:q", "");
+    let pairs = |prefix: &str| -> Vec<(String, String)> {
+        let got = d.ok("drafts", json!({ "prefix": prefix }));
+        got.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                let keys: BTreeSet<&str> =
+                    x.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(keys, BTreeSet::from(["key", "updated_at", "value"]), "{x}");
+                assert!(is_time(&x["updated_at"]), "{x}");
+                (
+                    x["key"].as_str().unwrap().to_string(),
+                    x["value"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let owned = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, x)| (k.to_string(), x.to_string()))
+            .collect()
+    };
+    // In key order; prefixes are literal ("_" is no wildcard) and case matters.
+    assert_eq!(
+        pairs("new-case:"),
+        owned(&[
+            ("new-case:postcode", "M1 1"),
+            ("new-case:title", "Chip shop")
+        ])
+    );
+    assert_eq!(pairs("NEW-CASE:"), []);
+    assert_eq!(pairs("new_case"), []);
+    assert_eq!(pairs("visit:1:"), owned(&[("visit:1:q", "")]));
+    assert_eq!(pairs("").len(), 4);
+    // Drafts are no change to any case: nothing to sync, no history.
+    assert_eq!(d.ok("device", json!({})), dev);
+
+    // They are in the encrypted database, so a relock (or a restart) keeps them.
+    let all = pairs("");
+    d.ok("lock", json!({}));
+    d.ok("unlock", json!({ "passphrase": PASS }));
+    assert_eq!(pairs(""), all);
+
+    assert_eq!(d.ok("clear_drafts", json!({ "prefix": "new-case:" })), 2);
+    assert_eq!(pairs("new-case:"), []);
+    assert_eq!(pairs("new-case_x:").len(), 1);
+    assert_eq!(d.ok("clear_drafts", json!({ "prefix": "nothing:" })), 0);
+
+    // Bad keys and values are refused naming the field at fault, and nothing is kept.
+    let long_key = "k".repeat(201);
+    for (key, value, field) in [
+        ("", "v", "key"),
+        ("bad\nkey", "v", "key"),
+        (long_key.as_str(), "v", "key"),
+        ("big", &*"x".repeat(100_001), "value"),
+    ] {
+        d.refused_field(
+            "save_draft",
+            json!({ "args": { "key": key, "value": value } }),
+            field,
+        );
+    }
+    for prefix in [long_key.as_str(), "bad\u{7}"] {
+        d.refused_field("drafts", json!({ "prefix": prefix }), "key");
+        d.refused_field("clear_drafts", json!({ "prefix": prefix }), "key");
+    }
+    let e = d.refused_field("clear_drafts", json!({ "prefix": "" }), "key");
+    assert!(e["message"].as_str().unwrap().contains("which"), "{e}");
+    assert_eq!(pairs("").len(), 2);
+}
+
+#[test]
+fn every_command_has_a_success_and_its_refusals_shown() {
+    let source = include_str!("ipc.rs");
+    let commands: BTreeSet<&str> = COMMANDS.iter().copied().collect();
+    let rows: BTreeSet<&str> = COVERAGE.iter().map(|(c, _)| *c).collect();
+    assert_eq!(rows.len(), COVERAGE.len(), "one COVERAGE row per command");
+    let untested: Vec<_> = commands.difference(&rows).collect();
+    assert!(
+        untested.is_empty(),
+        "commands with no IPC tests: {untested:?} (add a row to COVERAGE, and the calls to the tests it names)"
+    );
+    let unknown: Vec<_> = rows.difference(&commands).collect();
+    assert!(
+        unknown.is_empty(),
+        "COVERAGE names commands not in COMMANDS: {unknown:?}"
+    );
+
+    // A command takes arguments when Tauri refuses an empty payload for it.
+    let d = Device::new();
+    for (cmd, shown) in COVERAGE {
+        let outcomes: BTreeSet<&str> = shown.iter().flat_map(|(_, o)| o.iter().copied()).collect();
+        assert!(outcomes.contains("ok"), "{cmd}: no test shows it succeed");
+        assert!(
+            outcomes.iter().any(|o| *o != "ok"),
+            "{cmd}: no test shows it refused (or, when it cannot fail, that it works locked)"
+        );
+        if !UNLOCKING.contains(cmd) {
+            assert!(
+                outcomes.contains("locked") || outcomes.contains(OK_LOCKED),
+                "{cmd}: no test shows a locked device refuse it (or that it works locked)"
+            );
+        }
+        let takes_args = matches!(
+            d.raw(cmd, json!({})),
+            Err(Value::String(s)) if s.starts_with("invalid args `")
+        );
+        if takes_args {
+            assert!(
+                outcomes.contains(ARGS),
+                "{cmd} takes arguments: no test shows Tauri refuse a malformed payload"
+            );
+        }
+        for (test, _) in *shown {
+            assert!(
+                source.contains(&format!(
+                    "#[test]\nfn {test}() {{\n    let _shows = shows();"
+                )),
+                "COVERAGE names `{test}` for {cmd}: no such test here, or it does not start by recording what it shows"
+            );
+        }
+    }
 }
 
 #[test]
@@ -100,7 +1897,7 @@ fn every_declared_command_is_registered_and_granted() {
         .iter()
         .map(|p| p.as_str().unwrap())
         .collect();
-    let expected: Vec<String> = fieldbook_desktop::COMMANDS
+    let expected: Vec<String> = COMMANDS
         .iter()
         .map(|c| format!("allow-{}", c.replace('_', "-")))
         .collect();
@@ -109,11 +1906,10 @@ fn every_declared_command_is_registered_and_granted() {
         "capabilities/default.json grants exactly the declared commands"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let (_app, w) = window(dir.path());
-    for cmd in fieldbook_desktop::COMMANDS {
+    let d = Device::new();
+    for cmd in COMMANDS {
         // Bad or missing arguments are fine here; an unknown command is not.
-        if let Err(e) = invoke(&w, cmd, json!({})) {
+        if let Err(e) = d.raw(cmd, json!({})) {
             let text = e.to_string();
             assert!(
                 !text.contains("not found"),

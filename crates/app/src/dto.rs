@@ -207,6 +207,7 @@ pub struct DraftDto {
 /// Setting up a device. `Debug` leaves the passphrase out, so logs of a command's arguments
 /// never hold it; it is never serialised back out.
 #[derive(Clone, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct InitArgs {
     pub passphrase: String,
     pub person_name: String,
@@ -227,6 +228,7 @@ impl std::fmt::Debug for InitArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewCaseArgs {
     pub kind: String,
     pub title: String,
@@ -242,6 +244,7 @@ pub struct NewCaseArgs {
 
 /// A change to a case's fields: `None` leaves a field alone; an empty string clears it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct EditCaseArgs {
     pub case: String,
     pub title: Option<String>,
@@ -258,6 +261,7 @@ pub struct EditCaseArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct ListArgs {
     pub search: Option<String>,
     #[serde(default)]
@@ -277,6 +281,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct AddVisitArgs {
     pub case: String,
     /// A template id; the case kind's default when absent.
@@ -287,6 +292,7 @@ pub struct AddVisitArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct AnswerArgs {
     pub case: String,
     pub visit: String,
@@ -296,12 +302,14 @@ pub struct AnswerArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NoteArgs {
     pub case: String,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct TransitionArgs {
     pub case: String,
     /// The status to move to.
@@ -311,6 +319,7 @@ pub struct TransitionArgs {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
 pub struct DraftArgs {
     /// Which form field: "case:<id>:title", "visit:<id>:<item>", "new-case:title", ...
     pub key: String,

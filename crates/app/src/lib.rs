@@ -136,6 +136,9 @@ pub fn init_device(ctx: &Ctx, args: InitArgs) -> AppResult<DeviceDto> {
 
 /// Unlock the device with the person's passphrase. A wrong passphrase keeps it locked.
 pub fn unlock(ctx: &Ctx, passphrase: &str) -> AppResult<DeviceDto> {
+    // An attempt to unlock ends any open session first: a wrong passphrase leaves the device
+    // locked, never still open from before.
+    lock(ctx);
     let store = Store::open(&ctx.data_dir, passphrase)?;
     *ctx.slot() = Some(store);
     device(ctx)
@@ -146,8 +149,15 @@ pub fn lock(ctx: &Ctx) {
     *ctx.slot() = None;
 }
 
-/// Who this device is, and what waits to be synced.
+/// Who this device is, and what waits to be synced. A locked device says `locked`; one with no
+/// device set up in its data directory yet says `not_initialised` (a front end then offers set-up).
 pub fn device(ctx: &Ctx) -> AppResult<DeviceDto> {
+    if !ctx.is_unlocked() && !ctx.is_initialised() {
+        return Err(StoreError::NotInitialised {
+            dir: ctx.data_dir.display().to_string(),
+        }
+        .into());
+    }
     ctx.with_store(|s| {
         let d = s.device();
         let (outbox_cases, outbox_changes) = s.outbox()?;

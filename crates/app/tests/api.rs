@@ -46,6 +46,30 @@ fn new_case(kind: &str, title: &str) -> NewCaseArgs {
 }
 
 #[test]
+fn a_data_directory_with_no_device_says_so_until_one_is_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::new(dir.path().join("new"));
+    assert_eq!(app::device(&ctx).unwrap_err().code(), "not_initialised");
+    assert_eq!(
+        app::unlock(&ctx, "a long passphrase").unwrap_err().code(),
+        "not_initialised"
+    );
+    app::init_device(
+        &ctx,
+        InitArgs {
+            passphrase: "a long passphrase".into(),
+            person_name: "Jo Inspector".into(),
+            role: "officer".into(),
+            device_number: 3,
+        },
+    )
+    .unwrap();
+    assert_eq!(app::device(&ctx).unwrap().device_number, 3);
+    app::lock(&ctx);
+    assert_eq!(app::device(&ctx).unwrap_err().code(), "locked");
+}
+
+#[test]
 fn a_locked_device_refuses_everything_until_unlocked() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = device(dir.path(), "officer");
@@ -66,6 +90,23 @@ fn a_locked_device_refuses_everything_until_unlocked() {
         (d.person_name.as_str(), d.role.as_str(), d.device_number),
         ("Jo Inspector", "officer", 12)
     );
+    // A wrong passphrase while unlocked ends the session rather than leaving it open.
+    assert_eq!(
+        app::unlock(&ctx, "nope nope nope").unwrap_err().code(),
+        "wrong_passphrase"
+    );
+    assert!(!ctx.is_unlocked());
+}
+
+#[test]
+fn arguments_with_unknown_fields_are_refused_not_dropped() {
+    // A misspelt optional field would otherwise be silently lost (a title never saved).
+    let e = serde_json::from_value::<NewCaseArgs>(serde_json::json!({
+        "kind": "general", "title": "T", "address": null, "postcode": null, "uprn": null,
+        "lat": null, "lon": null, "accuracy_m": null, "due": null, "titel": "oops"
+    }))
+    .unwrap_err();
+    assert!(e.to_string().contains("unknown field `titel`"), "{e}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ import type { DraftDto } from "../bindings/DraftDto";
 import type { EditCaseArgs } from "../bindings/EditCaseArgs";
 import type { ErrorDto } from "../bindings/ErrorDto";
 import type { HistoryEntryDto } from "../bindings/HistoryEntryDto";
+import type { InitArgs } from "../bindings/InitArgs";
 import type { ListArgs } from "../bindings/ListArgs";
 import type { NewCaseArgs } from "../bindings/NewCaseArgs";
 import type { NoteArgs } from "../bindings/NoteArgs";
@@ -25,6 +26,7 @@ export type {
   EditCaseArgs,
   ErrorDto,
   HistoryEntryDto,
+  InitArgs,
   ListArgs,
   NewCaseArgs,
   NoteArgs,
@@ -34,7 +36,10 @@ export type {
 
 /** Mirrors the device API in `crates/app/src/lib.rs`. Every method rejects with a `BackendError`. */
 export interface Backend {
+  /** Who this device is; rejects with `locked`, or `not_initialised` before set-up. */
   device(): Promise<DeviceDto>;
+  /** Set up a new device (and unlock it). */
+  initDevice(args: InitArgs): Promise<DeviceDto>;
   unlock(passphrase: string): Promise<DeviceDto>;
   lock(): Promise<void>;
   listCases(args: ListArgs): Promise<CasePageDto>;

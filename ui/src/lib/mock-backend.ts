@@ -13,6 +13,7 @@ import {
   type DeviceDto,
   type DraftDto,
   type EditCaseArgs,
+  type InitArgs,
   type HistoryEntryDto,
   type ListArgs,
   type NewCaseArgs,
@@ -64,6 +65,8 @@ export interface MockOptions {
   cases?: number;
   /** Start unlocked (for screens beyond the unlock one). */
   unlocked?: boolean;
+  /** Whether a device is set up (default true); false starts at the set-up screen. */
+  initialised?: boolean;
   /** Milliseconds each call waits, to see loading states in dev mode. Default 0. */
   latencyMs?: number;
 }
@@ -149,11 +152,18 @@ export class MockBackend implements Backend {
   private clock: number;
   private nextId = 1;
   private readonly latencyMs: number;
+  /** Who set the device up; null until it is. */
+  private setUp: { person_name: string; role: string; device_number: number } | null;
+  private passphrase = MOCK_PASSPHRASE;
   /** Drafts by key, as the device keeps them (never synced, so not in the outbox). */
   readonly draftStore = new Map<string, DraftDto>();
 
   constructor(options: MockOptions = {}) {
     this.unlocked = options.unlocked ?? false;
+    this.setUp =
+      options.initialised === false
+        ? null
+        : { person_name: ME.name ?? "", role: "officer", device_number: DEVICE_NUMBER };
     this.latencyMs = options.latencyMs ?? 0;
     this.clock = Date.UTC(2026, 1, 1, 9, 0, 0);
     const count = options.cases ?? 213;
@@ -320,13 +330,16 @@ export class MockBackend implements Backend {
 
   async device(): Promise<DeviceDto> {
     await this.settle();
+    if (this.setUp === null) {
+      throw new BackendError("not_initialised", "there is no Fieldbook device here: set one up");
+    }
     this.guard();
     return {
       device_id: "20000000-0000-4000-8000-000000000001",
-      device_number: DEVICE_NUMBER,
+      device_number: this.setUp.device_number,
       person_id: ME.id,
-      person_name: ME.name ?? "",
-      role: "officer",
+      person_name: this.setUp.person_name,
+      role: this.setUp.role,
       data_dir: "(in memory)",
       case_count: this.cases.length,
       outbox_cases: this.outboxCases.size,
@@ -334,9 +347,33 @@ export class MockBackend implements Backend {
     };
   }
 
+  async initDevice(args: InitArgs): Promise<DeviceDto> {
+    await this.settle();
+    if (this.setUp !== null) throw new BackendError("already_initialised", "a Fieldbook device already exists here");
+    if ([...args.passphrase].length < 8) {
+      throw new BackendError("weak_passphrase", "the passphrase must be at least 8 characters");
+    }
+    if (args.person_name.trim() === "" || args.person_name.length > 100) {
+      throw new BackendError("invalid_name", "enter a name of 1 to 100 characters");
+    }
+    if (!["officer", "team_leader", "admin"].includes(args.role)) {
+      throw new BackendError("unknown_role", `'${args.role}' is not a role (one of: officer, team_leader, admin)`);
+    }
+    if (!Number.isInteger(args.device_number) || args.device_number < 1 || args.device_number > 9999) {
+      throw new BackendError("invalid_device_number", "the device number must be a whole number from 1 to 9999, unique to this device");
+    }
+    this.setUp = { person_name: args.person_name.trim(), role: args.role, device_number: args.device_number };
+    this.passphrase = args.passphrase;
+    this.unlocked = true;
+    return this.device();
+  }
+
   async unlock(passphrase: string): Promise<DeviceDto> {
     await this.settle();
-    if (passphrase !== MOCK_PASSPHRASE) {
+    if (this.setUp === null) {
+      throw new BackendError("not_initialised", "there is no Fieldbook device here: set one up");
+    }
+    if (passphrase !== this.passphrase) {
       this.unlocked = false;
       throw new BackendError("wrong_passphrase", "the passphrase is wrong");
     }

@@ -14,6 +14,7 @@ async function call<T>(command: string, payload?: Record<string, unknown>): Prom
 export function tauriBackend(): Backend {
   return {
     device: () => call("device"),
+    initDevice: (args) => call("init_device", { args }),
     unlock: (passphrase) => call("unlock", { passphrase }),
     lock: () => call("lock"),
     listCases: (args) => call("list_cases", { args }),

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import App from "../src/App.svelte";
 import Unlock from "../src/screens/Unlock.svelte";
-import Cases from "../src/screens/Cases.svelte";
+import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
 import { MOCK_PASSPHRASE, MockBackend } from "../src/lib/mock-backend";
 import { Router } from "../src/lib/router.svelte";
 
@@ -41,9 +41,11 @@ describe("Unlock screen", () => {
 });
 
 describe("My cases screen", () => {
+  beforeEach(() => forgetCaseFilters());
+
   it("shows counts, a page of cases and pages on with Next", async () => {
     const user = userEvent.setup();
-    render(Cases, { backend: new MockBackend({ cases: 213, unlocked: true }), onOpen: () => {} });
+    render(Cases, { backend: new MockBackend({ cases: 213, unlocked: true }), go: () => {} });
 
     expect(await screen.findByText("Showing 1 to 50 of 213 cases")).toBeInTheDocument();
     expect(screen.getAllByRole("row")).toHaveLength(51); // header + 50
@@ -56,7 +58,7 @@ describe("My cases screen", () => {
 
   it("filters the table by search text and by status", async () => {
     const user = userEvent.setup();
-    render(Cases, { backend: new MockBackend({ cases: 5, unlocked: true }), onOpen: () => {} });
+    render(Cases, { backend: new MockBackend({ cases: 5, unlocked: true }), go: () => {} });
     await screen.findByText("Showing 1 to 5 of 5 cases");
 
     await user.type(screen.getByLabelText("Search"), "golden");
@@ -76,7 +78,7 @@ describe("My cases screen", () => {
 
   it("says so when nothing matches", async () => {
     const user = userEvent.setup();
-    render(Cases, { backend: new MockBackend({ cases: 5, unlocked: true }), onOpen: () => {} });
+    render(Cases, { backend: new MockBackend({ cases: 5, unlocked: true }), go: () => {} });
     await screen.findByText("Showing 1 to 5 of 5 cases");
     await user.type(screen.getByLabelText("Search"), "zebra");
     await user.click(screen.getByRole("button", { name: "Search" }));
@@ -86,6 +88,8 @@ describe("My cases screen", () => {
 });
 
 describe("App", () => {
+  beforeEach(() => forgetCaseFilters());
+
   it("unlocks, lists cases with counts, opens a case and comes back", async () => {
     const user = userEvent.setup();
     render(App, { backend: new MockBackend({ cases: 213 }), router: new Router() });
@@ -108,8 +112,10 @@ describe("App", () => {
     }
     await waitFor(() => expect(document.activeElement).toHaveTextContent("The Golden Fork takeaway"));
 
+    // Coming back keeps the search the person made.
     await user.click(screen.getByRole("link", { name: "Back to my cases" }));
-    expect(await screen.findByText(/of 213 cases/)).toBeInTheDocument();
+    expect(await screen.findByText("Showing 1 to 1 of 1 case")).toBeInTheDocument();
+    expect(screen.getByLabelText("Search")).toHaveValue("FH-2026-1-0001");
 
     await user.click(screen.getByRole("button", { name: "Lock" }));
     expect(await screen.findByLabelText("Passphrase")).toBeInTheDocument();

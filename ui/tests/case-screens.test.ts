@@ -1,0 +1,162 @@
+// The case screens against the in-memory device: My cases (filters, sort, paging), New case
+// (checks, refusals, drafts across a restart), Edit case (save as you type) and the case page.
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
+import { MockBackend } from "../src/lib/mock-backend";
+import { listArgs, type ListArgs } from "../src/lib/backend";
+import type { Route } from "../src/lib/router.svelte";
+
+function device(cases = 40): MockBackend {
+  return new MockBackend({ cases, unlocked: true });
+}
+
+async function total(backend: MockBackend, args: Partial<ListArgs> = {}): Promise<number> {
+  return (await backend.listCases(listArgs(args))).total;
+}
+
+/** The text of one column of the cases table, top to bottom. */
+function column(n: number): string[] {
+  const rows = within(screen.getByRole("table")).getAllByRole("row").slice(1);
+  return rows.map((r) => within(r).getAllByRole("cell")[n]!.textContent!.trim());
+}
+
+function errorSummary(): HTMLElement {
+  return screen.getByRole("alert");
+}
+
+// ------------------------------------------------------------------ My cases
+
+describe("My cases", () => {
+  beforeEach(() => forgetCaseFilters());
+
+  it("counts 50,000 cases with separators and never asks for more than a page", async () => {
+    const user = userEvent.setup();
+    const backend = new MockBackend({ cases: 50_000, unlocked: true });
+    const list = vi.spyOn(backend, "listCases");
+    render(Cases, { backend, go: () => {} });
+
+    expect(await screen.findByText("Showing 1 to 50 of 50,000 cases")).toBeInTheDocument();
+    expect(screen.getAllByRole("row")).toHaveLength(51);
+    expect(screen.getByRole("link", { name: "Page 1000" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Page 1" })).toHaveAttribute("aria-current", "page");
+
+    await user.click(screen.getByRole("link", { name: "Page 1000" }));
+    expect(await screen.findByText("Showing 49,951 to 50,000 of 50,000 cases")).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: /Next/ })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("link", { name: /Previous/ }));
+    expect(await screen.findByText("Showing 49,901 to 49,950 of 50,000 cases")).toBeInTheDocument();
+
+    for (const [args] of list.mock.calls) expect(args.limit).toBe(50);
+    expect(list.mock.calls.map(([a]) => a.offset)).toEqual([0, 49_950, 49_900]);
+  }, 60_000); // the mock device sorts all 50,000 in memory on every call; the real one reads an index
+
+  it("filters by kind, and the count follows", async () => {
+    const user = userEvent.setup();
+    const backend = device(60);
+    render(Cases, { backend, go: () => {} });
+    await screen.findByText("Showing 1 to 50 of 60 cases");
+
+    const expected = await total(backend, { kinds: ["fly_tipping"] });
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(60);
+    await user.selectOptions(screen.getByLabelText("Kind"), "Fly-tipping");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+
+    expect(await screen.findByText(`Showing 1 to ${expected} of ${expected} cases`)).toBeInTheDocument();
+    expect(new Set(column(2))).toEqual(new Set(["Fly-tipping"]));
+  });
+
+  it("filters by due date counted from today: overdue, and due in the next 7 days", async () => {
+    const user = userEvent.setup();
+    const backend = device(60);
+    render(Cases, { backend, today: "2026-03-01", go: () => {} });
+    await screen.findByText("Showing 1 to 50 of 60 cases");
+
+    const overdue = await total(backend, { due_before: "2026-02-28" });
+    expect(overdue).toBeGreaterThan(0);
+    await user.selectOptions(screen.getByLabelText("Due"), "Overdue");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    expect(await screen.findByText(`Showing 1 to ${overdue} of ${overdue} cases`)).toBeInTheDocument();
+    for (const due of column(4)) expect(due).toMatch(/ (January|February) 2026$/);
+
+    const week = await total(backend, { due_after: "2026-03-01", due_before: "2026-03-08" });
+    expect(week).toBeGreaterThan(0);
+    await user.selectOptions(screen.getByLabelText("Due"), "Due in the next 7 days");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    expect(await screen.findByText(`Showing 1 to ${week} of ${week} case${week === 1 ? "" : "s"}`)).toBeInTheDocument();
+    for (const due of column(4)) expect(due).toMatch(/^[1-8] March 2026$/);
+  });
+
+  it("sorts by title and reference, both ways", async () => {
+    const user = userEvent.setup();
+    const backend = device(30);
+    render(Cases, { backend, go: () => {} });
+    await screen.findByText("Showing 1 to 30 of 30 cases");
+
+    await user.selectOptions(screen.getByLabelText("Sort by"), "Title");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    await waitFor(() => {
+      const titles = column(1).map((t) => t.toLowerCase());
+      expect(titles[0]! <= titles[titles.length - 1]!).toBe(true);
+    });
+    const byTitle = (await backend.listCases(listArgs({ sort: "title" }))).cases.map((c) => c.reference);
+    expect(column(0)).toEqual(byTitle);
+
+    await user.selectOptions(screen.getByLabelText("Sort by"), "Reference");
+    await user.selectOptions(screen.getByLabelText("Order"), "Descending (latest or Z first)");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    const byReference = (await backend.listCases(listArgs({ sort: "reference", descending: true }))).cases.map(
+      (c) => c.reference,
+    );
+    await waitFor(() => expect(column(0)).toEqual(byReference));
+    expect(byReference[0]! > byReference[byReference.length - 1]!).toBe(true);
+  });
+
+  it("offers Best match while searching, and keeps filters when the screen comes back", async () => {
+    const user = userEvent.setup();
+    const backend = device(40);
+    const first = render(Cases, { backend, go: () => {} });
+    await screen.findByText("Showing 1 to 40 of 40 cases");
+
+    expect(screen.queryByRole("option", { name: "Best match" })).not.toBeInTheDocument();
+    await user.type(screen.getByLabelText("Search"), "pothole");
+    expect(screen.getByLabelText("Sort by")).toHaveValue("relevance");
+    await user.selectOptions(screen.getByLabelText("Status"), "Submitted");
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    const expected = await total(backend, { search: "pothole", statuses: ["submitted"] });
+    const count = screen.getByTestId("case-count");
+    await waitFor(() => expect(count).toHaveTextContent(`of ${expected} case`));
+
+    first.unmount();
+    render(Cases, { backend, go: () => {} });
+    expect(screen.getByLabelText("Search")).toHaveValue("pothole");
+    expect(screen.getByLabelText("Status")).toHaveValue("submitted");
+    await waitFor(() => expect(screen.getByTestId("case-count")).toHaveTextContent(`of ${expected} case`));
+
+    await user.click(screen.getByRole("link", { name: "Clear filters" }));
+    expect(await screen.findByText("Showing 1 to 40 of 40 cases")).toBeInTheDocument();
+    expect(screen.getByLabelText("Search")).toHaveValue("");
+    expect(screen.getByLabelText("Sort by")).toHaveValue("due");
+  });
+
+  it("shows kind, status and address, and goes to a case and to New case", async () => {
+    const user = userEvent.setup();
+    const go = vi.fn<(r: Route) => void>();
+    render(Cases, { backend: device(5), go });
+    await screen.findByText("Showing 1 to 5 of 5 cases");
+
+    const row = screen.getByRole("row", { name: /FH-2026-1-0001/ });
+    expect(row).toHaveTextContent("The Golden Fork takeaway");
+    expect(row).toHaveTextContent("12 High Street, Anytown, AN1 2BC");
+    expect(row).toHaveTextContent("Food hygiene");
+    expect(within(row).getByText("Open")).toHaveClass("govuk-tag");
+    expect(screen.getByRole("row", { name: /FT-2026-1-0001/ })).toHaveTextContent("No due date");
+
+    await user.click(screen.getByRole("link", { name: "FH-2026-1-0001" }));
+    expect(go).toHaveBeenLastCalledWith({ name: "case", reference: "FH-2026-1-0001" });
+    await user.click(screen.getByRole("button", { name: "New case" }));
+    expect(go).toHaveBeenLastCalledWith({ name: "new-case" });
+  });
+});

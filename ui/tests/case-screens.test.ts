@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
+import NewCase from "../src/screens/NewCase.svelte";
 import { MockBackend } from "../src/lib/mock-backend";
 import { listArgs, type ListArgs } from "../src/lib/backend";
 import type { Route } from "../src/lib/router.svelte";
@@ -158,5 +159,129 @@ describe("My cases", () => {
     expect(go).toHaveBeenLastCalledWith({ name: "case", reference: "FH-2026-1-0001" });
     await user.click(screen.getByRole("button", { name: "New case" }));
     expect(go).toHaveBeenLastCalledWith({ name: "new-case" });
+  });
+});
+
+// ------------------------------------------------------------------ New case
+
+describe("New case", () => {
+  it("checks what it can before asking the device: summary with links, inline errors, nothing created", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(NewCase, { backend, go });
+    await screen.findByLabelText("Title");
+
+    await user.type(screen.getByLabelText("Day"), "31");
+    await user.type(screen.getByLabelText("Month"), "2");
+    await user.type(screen.getByLabelText("Year"), "2026");
+    await user.click(screen.getByText("Add a location by hand"));
+    await user.type(screen.getByLabelText("Latitude"), "51.5");
+    await user.click(screen.getByRole("button", { name: "Create case" }));
+
+    const summary = errorSummary();
+    await waitFor(() => expect(document.activeElement).toBe(summary.parentElement));
+    const links = within(summary).getAllByRole("link");
+    expect(links.map((a) => [a.textContent, a.getAttribute("href")])).toEqual([
+      ["Select the kind of case", "#kind"],
+      ["Enter a title", "#title"],
+      ["Due date must be a real date", "#due-day"],
+      ["Enter a longitude as well as the latitude, or leave both empty", "#lon"],
+    ]);
+    expect(screen.getByLabelText("Title")).toHaveAccessibleDescription(/Error: Enter a title/);
+    expect(screen.getByLabelText("Title").closest(".govuk-form-group")).toHaveClass("govuk-form-group--error");
+    expect(screen.getByRole("group", { name: "What kind of case is it?" })).toHaveAccessibleDescription(
+      "Error: Select the kind of case",
+    );
+    expect(screen.getByRole("group", { name: "Due date (optional)" })).toHaveAccessibleDescription(
+      /Error: Due date must be a real date/,
+    );
+    expect(screen.getByLabelText("Longitude")).toHaveAccessibleDescription(/Error: Enter a longitude/);
+    expect(document.title).toMatch(/^Error: New case/);
+
+    // The link moves focus to the field.
+    await user.click(within(summary).getByRole("link", { name: "Enter a title" }));
+    expect(document.activeElement).toBe(screen.getByLabelText("Title"));
+
+    expect(await total(backend)).toBe(3);
+    expect(go).not.toHaveBeenCalled();
+  });
+
+  it("shows the device's refusal beside the field it names, and creates nothing", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(NewCase, { backend, go });
+    await user.click(await screen.findByLabelText("Housing (HHSRS)"));
+    await user.type(screen.getByLabelText("Title"), "Damp in back bedroom");
+    await user.type(screen.getByLabelText("Postcode (optional)"), "ZZ9");
+    await user.click(screen.getByRole("button", { name: "Create case" }));
+
+    const summary = errorSummary();
+    const link = within(summary).getByRole("link", { name: /is not a UK postcode/ });
+    expect(link).toHaveAttribute("href", "#postcode");
+    expect(screen.getByLabelText("Postcode (optional)")).toHaveAccessibleDescription(/Error: 'ZZ9' is not a UK postcode/);
+    expect(await total(backend)).toBe(3);
+    expect(go).not.toHaveBeenCalled();
+  });
+
+  it("creates the case, forgets the drafts and opens the new case", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(NewCase, { backend, go });
+    await user.click(await screen.findByLabelText("Fly-tipping"));
+    await user.type(screen.getByLabelText("Title"), "Tyres by the canal");
+    await user.type(screen.getByLabelText("Address (optional)"), "Towpath{Enter}Canal Street");
+    await user.type(screen.getByLabelText("Postcode (optional)"), "an5 1lt");
+    await user.type(screen.getByLabelText(/^UPRN/), "100023336956");
+    await user.type(screen.getByLabelText("Day"), "9");
+    await user.type(screen.getByLabelText("Month"), "4");
+    await user.type(screen.getByLabelText("Year"), "2026");
+    await user.click(screen.getByText("Add a location by hand"));
+    await user.type(screen.getByLabelText("Latitude"), "51.5034");
+    await user.type(screen.getByLabelText("Longitude"), "-0.1276");
+    await user.click(screen.getByRole("button", { name: "Create case" }));
+
+    await waitFor(() => expect(go).toHaveBeenCalledTimes(1));
+    const route = go.mock.calls[0]![0];
+    expect(route).toEqual({ name: "case", reference: expect.stringMatching(/^FT-2026-1-\d{4}$/) });
+    const made = await backend.openCase((route as { reference: string }).reference);
+    expect(made).toMatchObject({
+      kind: "fly_tipping",
+      title: "Tyres by the canal",
+      address: "Towpath\nCanal Street",
+      postcode: "AN5 1LT",
+      uprn: 100023336956,
+      due: "2026-04-09",
+      location: { lat: 51.5034, lon: -0.1276 },
+    });
+    expect(await total(backend)).toBe(4);
+    expect(await backend.drafts("new-case:")).toEqual([]);
+  });
+
+  it("puts back what was typed after a restart, with a banner; Cancel forgets it", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const first = render(NewCase, { backend, go: () => {} });
+    expect(screen.queryByText("We kept what you typed before Fieldbook closed")).not.toBeInTheDocument();
+    await user.click(await screen.findByLabelText("Highway defect"));
+    await user.type(screen.getByLabelText("Title"), "Sunken gully");
+    await user.type(screen.getByLabelText("Day"), "3");
+    await waitFor(async () => expect((await backend.drafts("new-case:")).map((d) => d.value)).toContain("Sunken gully"));
+    first.unmount();
+
+    const go = vi.fn<(r: Route) => void>();
+    render(NewCase, { backend, go });
+    expect(await screen.findByText("We kept what you typed before Fieldbook closed")).toBeInTheDocument();
+    expect(screen.getByRole("region", { name: "Important" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Title")).toHaveValue("Sunken gully");
+    expect(screen.getByLabelText("Highway defect")).toBeChecked();
+    expect(screen.getByLabelText("Day")).toHaveValue("3");
+
+    await user.click(screen.getByRole("link", { name: "Cancel" }));
+    await waitFor(() => expect(go).toHaveBeenCalledWith({ name: "cases" }));
+    expect(await backend.drafts("new-case:")).toEqual([]);
+    expect(await total(backend)).toBe(3);
   });
 });

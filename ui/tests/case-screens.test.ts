@@ -5,6 +5,7 @@ import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
 import NewCase from "../src/screens/NewCase.svelte";
+import EditCase from "../src/screens/EditCase.svelte";
 import { MockBackend } from "../src/lib/mock-backend";
 import { listArgs, type ListArgs } from "../src/lib/backend";
 import type { Route } from "../src/lib/router.svelte";
@@ -283,5 +284,141 @@ describe("New case", () => {
     await waitFor(() => expect(go).toHaveBeenCalledWith({ name: "cases" }));
     expect(await backend.drafts("new-case:")).toEqual([]);
     expect(await total(backend)).toBe(3);
+  });
+});
+
+// ------------------------------------------------------------------ Edit case
+
+describe("Edit case", () => {
+  it("saves a changed field when the person leaves it, with no save button", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    const title = await screen.findByLabelText("Title");
+    expect(title).toHaveValue("The Golden Fork takeaway");
+    expect(screen.queryByRole("button", { name: /save/i })).not.toBeInTheDocument();
+
+    await user.clear(title);
+    await user.type(title, "The Golden Fork");
+    await user.tab();
+
+    await waitFor(async () => expect((await backend.openCase("FH-2026-1-0001")).title).toBe("The Golden Fork"));
+    await waitFor(() => expect(screen.getByTestId("save-status")).toHaveTextContent("All changes saved"));
+    expect(screen.getByTestId("save-status")).toHaveAttribute("aria-live", "polite");
+    expect(await backend.drafts("case:")).toEqual([]);
+  });
+
+  it("refuses an invalid postcode beside the field, keeps it as a draft, and blocks Back to case", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go });
+    const id = (await backend.openCase("FH-2026-1-0001")).id;
+    const postcode = await screen.findByLabelText("Postcode");
+
+    await user.clear(postcode);
+    await user.type(postcode, "ZZ");
+    await user.tab();
+
+    await waitFor(() => expect(postcode).toHaveAccessibleDescription(/Error: 'ZZ' is not a UK postcode/));
+    expect(screen.getByTestId("save-status")).toHaveTextContent(/^Not saved: 'ZZ' is not a UK postcode/);
+    expect((await backend.openCase("FH-2026-1-0001")).postcode).toBe("AN1 2BC");
+    expect(backend.draftStore.get(`case:${id}:postcode;`)?.value).toBe("ZZ");
+
+    await user.click(screen.getByRole("button", { name: "Back to case" }));
+    const summary = errorSummary();
+    await waitFor(() => expect(document.activeElement).toBe(summary.parentElement));
+    expect(within(summary).getByRole("link", { name: /is not a UK postcode/ })).toHaveAttribute("href", "#postcode");
+    expect(go).not.toHaveBeenCalled();
+
+    // Put right, the field saves and the way back opens.
+    await user.clear(postcode);
+    await user.type(postcode, "AN1 9ZZ");
+    await user.click(screen.getByRole("button", { name: "Back to case" }));
+    await waitFor(() => expect(go).toHaveBeenCalledWith({ name: "case", reference: "FH-2026-1-0001" }));
+    expect((await backend.openCase("FH-2026-1-0001")).postcode).toBe("AN1 9ZZ");
+    expect(backend.draftStore.has(`case:${id}:postcode;`)).toBe(false);
+  });
+
+  it("prefers drafts left from before a restart over the case's values", async () => {
+    const backend = device(3);
+    const c = await backend.openCase("FH-2026-1-0001");
+    await backend.saveDraft(`case:${c.id}:title;`, "Golden Fork (renamed)");
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    expect(await screen.findByLabelText("Title")).toHaveValue("Golden Fork (renamed)");
+    expect(screen.getByText("We kept what you typed before Fieldbook closed")).toBeInTheDocument();
+    expect(screen.getByLabelText("Address")).toHaveValue("12 High Street, Anytown");
+  });
+
+  it("saves the due date when the person leaves the date, and refuses one that is not real", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    const day = await screen.findByLabelText("Day");
+    expect(day).toHaveValue("2");
+
+    await user.clear(day);
+    await user.type(day, "30");
+    await user.tab(); // to Month: still inside the date, nothing saved or refused yet
+    await user.clear(screen.getByLabelText("Month"));
+    await user.type(screen.getByLabelText("Month"), "2");
+    await user.tab();
+    expect(screen.queryByText(/must be a real date/)).not.toBeInTheDocument();
+    await user.tab(); // out of the date
+    await waitFor(() =>
+      expect(screen.getByRole("group", { name: "Due date" })).toHaveAccessibleDescription(/Error: Due date must be a real date/),
+    );
+    expect((await backend.openCase("FH-2026-1-0001")).due).toBe("2026-03-02");
+
+    await user.clear(screen.getByLabelText("Month"));
+    await user.type(screen.getByLabelText("Month"), "4");
+    await user.tab();
+    await user.tab();
+    await waitFor(async () => expect((await backend.openCase("FH-2026-1-0001")).due).toBe("2026-04-30"));
+    expect(screen.queryByText(/must be a real date/)).not.toBeInTheDocument();
+  });
+
+  it("saves latitude and longitude as a pair", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    await user.type(await screen.findByLabelText("Latitude"), "51.5034");
+    await user.tab();
+    await user.tab(); // out of the location: half of one waits, kept as a draft, with no error
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Back to case" }));
+    const id = (await backend.openCase("FH-2026-1-0001")).id;
+    await waitFor(() => expect(backend.draftStore.get(`case:${id}:lat;`)?.value).toBe("51.5034"));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByText(/as well as/)).not.toBeInTheDocument();
+    expect(screen.getByTestId("save-status")).toHaveTextContent("Not saved yet");
+    await user.type(screen.getByLabelText("Longitude"), "-0.1276");
+    await user.tab(); // out of the location
+    await waitFor(async () =>
+      expect((await backend.openCase("FH-2026-1-0001")).location).toMatchObject({ lat: 51.5034, lon: -0.1276 }),
+    );
+    await waitFor(() => expect(screen.getByTestId("save-status")).toHaveTextContent("All changes saved"));
+    expect(await backend.drafts("case:")).toEqual([]);
+  });
+
+  it("will not leave half a location behind", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(EditCase, { backend, reference: "FH-2026-1-0001", go });
+    await user.type(await screen.findByLabelText("Latitude"), "51.5034");
+    await user.click(screen.getByRole("button", { name: "Back to case" }));
+
+    await waitFor(() => expect(document.activeElement).toBe(errorSummary().parentElement));
+    expect(errorSummary()).toHaveTextContent("Enter a longitude as well as the latitude, or clear both");
+    expect(screen.getByLabelText("Latitude")).toHaveAccessibleDescription(/Error: Enter a longitude/);
+    expect(go).not.toHaveBeenCalled();
+    expect((await backend.openCase("FH-2026-1-0001")).location).toBeNull();
+  });
+
+  it("says so when the case can no longer change", async () => {
+    render(EditCase, { backend: device(3), reference: "HW-2026-1-0001", go: () => {} });
+    expect(await screen.findByRole("heading", { level: 1, name: "This case can no longer be changed" })).toBeInTheDocument();
+    expect(screen.queryByLabelText("Title")).not.toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Back to the case" })).toBeInTheDocument();
   });
 });

@@ -6,6 +6,7 @@ import userEvent from "@testing-library/user-event";
 import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
 import NewCase from "../src/screens/NewCase.svelte";
 import EditCase from "../src/screens/EditCase.svelte";
+import CasePage from "../src/screens/CasePage.svelte";
 import { MockBackend } from "../src/lib/mock-backend";
 import { listArgs, type ListArgs } from "../src/lib/backend";
 import type { Route } from "../src/lib/router.svelte";
@@ -420,5 +421,169 @@ describe("Edit case", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "This case can no longer be changed" })).toBeInTheDocument();
     expect(screen.queryByLabelText("Title")).not.toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Back to the case" })).toBeInTheDocument();
+  });
+});
+
+// ------------------------------------------------------------------ Case page
+
+describe("Case page", () => {
+  it("shows details, visits, notes, a photos placeholder and the history", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go });
+    expect(await screen.findByRole("heading", { level: 1, name: "The Golden Fork takeaway" })).toBeInTheDocument();
+
+    const details = document.querySelector(".govuk-summary-list")!;
+    for (const text of ["FH-2026-1-0001", "Food hygiene", "Open", "AN1 2BC", "2 March 2026", "Not recorded", "Sam Officer"]) {
+      expect(details).toHaveTextContent(text);
+    }
+    await user.click(screen.getByRole("link", { name: /^Change\s*postcode$/ }));
+    expect(go).toHaveBeenLastCalledWith({ name: "edit-case", reference: "FH-2026-1-0001" });
+
+    expect(screen.getByRole("heading", { name: "Visits" })).toBeInTheDocument();
+    expect(screen.getByText("No visits yet.")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Notes" })).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Photos" })).toBeInTheDocument();
+    expect(screen.getByText("This case has 0 photos.")).toBeInTheDocument();
+    expect(screen.getByText("Photos can be added in a later version of Fieldbook.")).toBeInTheDocument();
+
+    const history = screen.getByRole("table", { name: /oldest first/ });
+    const first = within(history).getAllByRole("row")[1]!;
+    expect(first).toHaveTextContent("Created case FH-2026-1-0001");
+    expect(first).toHaveTextContent("Sam Officer");
+    expect(first).toHaveTextContent(/^\d{1,2} February 2026, \d{2}:\d{2}/);
+  });
+
+  it("lists each visit with its progress and a link to carry on", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const withVisit = await backend.addVisit({ case: "FH-2026-1-0001", template: "food-hygiene", lat: null, lon: null, accuracy_m: null });
+    const visit = withVisit.visits[0]!;
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go });
+
+    const card = (await screen.findByRole("heading", { name: "Visit 1: Food hygiene inspection" })).closest(".govuk-summary-card")!;
+    const questions = (await backend.templates()).find((t) => t.id === "food-hygiene")!.sections.flatMap((s) => s.items);
+    const required = questions.filter((q) => q.required).length;
+    expect(card).toHaveTextContent(`0 of ${questions.length} questions answered`);
+    expect(card).toHaveTextContent(`${required} not answered`);
+    expect(card).toHaveTextContent("Sam Officer");
+    await user.click(within(card as HTMLElement).getByRole("link", { name: /^Continue visit/ }));
+    expect(go).toHaveBeenLastCalledWith({ name: "visit", reference: "FH-2026-1-0001", visit: visit.id });
+  });
+
+  it("links to the answers instead when the case can no longer change", async () => {
+    const user = userEvent.setup();
+    const backend = device(5);
+    const withVisit = await backend.addVisit({ case: "FT-2026-1-0001", template: null, lat: null, lon: null, accuracy_m: null });
+    const open = backend.openCase.bind(backend);
+    vi.spyOn(backend, "openCase").mockImplementation(async (r) => ({ ...(await open(r)), editable: false, allowed_transitions: [] }));
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FT-2026-1-0001", go });
+
+    await user.click(await screen.findByRole("link", { name: /^View answers/ }));
+    expect(go).toHaveBeenLastCalledWith({ name: "check", reference: "FT-2026-1-0001", visit: withVisit.visits[0]!.id });
+    expect(screen.queryByRole("link", { name: /^Change/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Start a visit" })).not.toBeInTheDocument();
+  });
+
+  it("adds a note, keeping its line breaks, and refuses an empty one", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    const box = await screen.findByLabelText("Add a note");
+
+    await user.click(screen.getByRole("button", { name: "Add note" }));
+    const summary = errorSummary();
+    expect(within(summary).getByRole("link", { name: "Enter the note" })).toHaveAttribute("href", "#note");
+    expect(box).toHaveAccessibleDescription(/Error: Enter the note/);
+    await waitFor(() => expect(document.activeElement).toBe(summary.parentElement));
+
+    await user.type(box, "Owner not in.{Enter}Left a card.");
+    const id = (await backend.openCase("FH-2026-1-0001")).id;
+    await waitFor(() => expect(backend.draftStore.get(`note:${id}:text;`)?.value).toBe("Owner not in.\nLeft a card."));
+    await user.click(screen.getByRole("button", { name: "Add note" }));
+
+    const note = await screen.findByText(/Owner not in\./);
+    expect(note.textContent).toBe("Owner not in.\nLeft a card.");
+    expect(note).toHaveClass("fb-note__text");
+    expect(screen.getByLabelText("Add a note")).toHaveValue("");
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    expect((await backend.openCase("FH-2026-1-0001")).notes).toHaveLength(1);
+    expect(backend.draftStore.has(`note:${id}:text;`)).toBe(false);
+    expect(screen.getByRole("table", { name: /oldest first/ })).toHaveTextContent("Added a note");
+  });
+
+  it("puts back a note that was being written", async () => {
+    const backend = device(3);
+    const id = (await backend.openCase("FH-2026-1-0001")).id;
+    await backend.saveDraft(`note:${id}:text;`, "Half a thought");
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go: () => {} });
+    await waitFor(() => expect(screen.getByLabelText("Add a note")).toHaveValue("Half a thought"));
+    expect(screen.getByLabelText("Add a note")).toHaveAccessibleDescription(/We kept the note you were writing/);
+  });
+
+  it("starts a visit at once when one form fits the case", async () => {
+    const user = userEvent.setup();
+    const backend = device(5);
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FT-2026-1-0001", go });
+    await user.click(await screen.findByRole("button", { name: "Start a visit" }));
+
+    await waitFor(() => expect(go).toHaveBeenCalled());
+    const visits = (await backend.openCase("FT-2026-1-0001")).visits;
+    expect(visits).toHaveLength(1);
+    expect(go).toHaveBeenCalledWith({ name: "visit", reference: "FT-2026-1-0001", visit: visits[0]!.id });
+  });
+
+  it("asks which form when more than one fits, and insists on an answer", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const fitting = (await backend.templates()).filter((t) => t.case_kinds.length === 0 || t.case_kinds.includes("food_hygiene"));
+    expect(fitting.length).toBeGreaterThan(1);
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go });
+    await user.click(await screen.findByRole("button", { name: "Start a visit" }));
+
+    const group = screen.getByRole("group", { name: "Which inspection form?" });
+    expect(within(group).getAllByRole("radio")).toHaveLength(fitting.length);
+    await user.click(screen.getByRole("button", { name: "Start visit" }));
+    expect(within(errorSummary()).getByRole("link", { name: "Select which inspection form to use" })).toHaveAttribute("href", "#template");
+    expect(group).toHaveAccessibleDescription(/Error: Select which inspection form/);
+    expect(go).not.toHaveBeenCalled();
+
+    await user.click(within(group).getByLabelText("Food hygiene inspection"));
+    await user.click(screen.getByRole("button", { name: "Start visit" }));
+    await waitFor(() => expect(go).toHaveBeenCalled());
+    const visits = (await backend.openCase("FH-2026-1-0001")).visits;
+    expect(visits.map((v) => v.template_id)).toEqual(["food-hygiene"]);
+    expect(go).toHaveBeenCalledWith({ name: "visit", reference: "FH-2026-1-0001", visit: visits[0]!.id });
+  });
+
+  it("starts work, then sends Submit for review to the last visit's answers", async () => {
+    const user = userEvent.setup();
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(CasePage, { backend, reference: "FH-2026-1-0001", go });
+    await user.click(await screen.findByRole("button", { name: "Start work" }));
+    await waitFor(() => expect(document.querySelector(".govuk-summary-list")).toHaveTextContent("In progress"));
+    expect((await backend.openCase("FH-2026-1-0001")).status).toBe("in_progress");
+
+    // No visit yet: nothing to check, so it says what to do.
+    await user.click(screen.getByRole("button", { name: "Submit for review" }));
+    expect(errorSummary()).toHaveTextContent("Start a visit and answer its questions before you submit the case for review");
+    expect(go).not.toHaveBeenCalled();
+
+    const withVisit = await backend.addVisit({ case: "FH-2026-1-0001", template: "food-hygiene", lat: null, lon: null, accuracy_m: null });
+    const later = render(CasePage, { backend, reference: "FH-2026-1-0001", go });
+    await user.click(await within(later.container).findByRole("button", { name: "Submit for review" }));
+    expect(go).toHaveBeenLastCalledWith({ name: "check", reference: "FH-2026-1-0001", visit: withVisit.visits[0]!.id });
+  });
+
+  it("says when there is no such case", async () => {
+    render(CasePage, { backend: device(3), reference: "XX-0000", go: () => {} });
+    expect(await screen.findByRole("heading", { level: 1, name: "Case not found" })).toHaveAttribute("tabindex", "-1");
+    expect(screen.getByText(/There is no case XX-0000 on this device/)).toBeInTheDocument();
   });
 });

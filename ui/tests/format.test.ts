@@ -9,17 +9,17 @@ import {
   outboxText,
   personName,
   showingCases,
-  showingText,
   thousands,
 } from "../src/lib/format";
 import { hrefFor, parseHash } from "../src/lib/router.svelte";
 
 describe("format", () => {
   it("counts like the GOV.UK pattern", () => {
-    expect(showingText(0, 50, 213)).toBe("Showing 1 to 50 of 213 cases");
-    expect(showingText(200, 13, 213)).toBe("Showing 201 to 213 of 213 cases");
-    expect(showingText(0, 1, 1)).toBe("Showing 1 to 1 of 1 case");
-    expect(showingText(0, 0, 0)).toBe("No cases");
+    expect(showingCases(0, 50, 213)).toBe("Showing 1 to 50 of 213 cases");
+    expect(showingCases(200, 13, 213)).toBe("Showing 201 to 213 of 213 cases");
+    expect(showingCases(0, 1, 1)).toBe("Showing 1 to 1 of 1 case");
+    expect(showingCases(0, 0, 0)).toBe("No cases");
+    expect(showingCases(49_950, 50, 50_000)).toBe("Showing 49,951 to 50,000 of 50,000 cases");
   });
 
   it("tells the outbox honestly", () => {

@@ -1,12 +1,5 @@
 // Small pure helpers the screens share; kept out of components so they are easy to test.
 
-/** "Showing 1 to 50 of 213 cases"; "No cases" when the list is empty. */
-export function showingText(offset: number, shown: number, total: number): string {
-  if (total === 0 || shown === 0) return "No cases";
-  const noun = total === 1 ? "case" : "cases";
-  return `Showing ${offset + 1} to ${offset + shown} of ${total} ${noun}`;
-}
-
 /** "Offline — 3 changes waiting" (the sync itself is not built yet, so offline is the truth). */
 export function outboxText(changes: number): string {
   if (changes === 0) return "Offline — all changes saved on this device";

@@ -23,8 +23,9 @@ describe("format", () => {
   });
 
   it("tells the outbox honestly", () => {
-    expect(outboxText(3)).toBe("Offline — 3 changes waiting");
-    expect(outboxText(1)).toBe("Offline — 1 change waiting");
+    expect(outboxText(3)).toBe("3 changes saved on this device, waiting to sync");
+    expect(outboxText(1)).toBe("1 change saved on this device, waiting to sync");
+    expect(outboxText(0)).toBe("All changes saved on this device");
   });
 
   it("writes dates the GOV.UK way", () => {

@@ -1,9 +1,9 @@
 // Small pure helpers the screens share; kept out of components so they are easy to test.
 
-/** "Offline — 3 changes waiting" (the sync itself is not built yet, so offline is the truth). */
+/** What waits to be synced, beside the "Offline" tag (the sync itself is not built yet, so offline is the truth). */
 export function outboxText(changes: number): string {
-  if (changes === 0) return "Offline — all changes saved on this device";
-  return `Offline — ${changes} ${changes === 1 ? "change" : "changes"} waiting`;
+  if (changes === 0) return "All changes saved on this device";
+  return `${thousands(changes)} ${changes === 1 ? "change" : "changes"} saved on this device, waiting to sync`;
 }
 
 /** 2026-03-02 as "2 March 2026", the GOV.UK date style; "Not set" when absent. */

@@ -593,7 +593,7 @@ export class MockBackend implements Backend {
     await this.settle();
     this.guard();
     const c = this.find(args.case);
-    if (args.text.trim() === "") throw new BackendError("invalid_input", "enter the note's text", "text");
+    if (args.text.trim() === "") throw new BackendError("empty_note", "enter the text of the note", "note");
     if (c.dto.status === "closed") this.editable(c);
     c.dto.notes.push({ id: this.uuid(), author: ME, at: this.now(), text: args.text.trim() });
     this.record(c, "Added a note");

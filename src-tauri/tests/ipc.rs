@@ -64,7 +64,7 @@ const COVERAGE: &[(&str, &[Shown])] = &[
     ("edit_case", &[(T_LOOP, &["ok", "case_locked"]), (T_FIELDS, &["empty_title", "too_long", "control_characters", "invalid_date", "invalid_location", "invalid_input", "invalid_postcode", "invalid_uprn", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("add_visit", &[(T_LOOP, &["ok", "case_locked"]), (T_VISITS, &["ok", "case_not_found", "unknown_template", "template_not_for_kind", "invalid_input", "invalid_location"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("answer", &[(T_LOOP, &["ok", "case_locked"]), (T_VISITS, &["invalid_id", "unknown_visit", "unknown_item", "invalid_answer", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
-    ("add_note", &[(T_LOOP, &["ok"]), (T_LEADER, &["case_locked"]), (T_VISITS, &["invalid_answer", "too_long", "control_characters", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("add_note", &[(T_LOOP, &["ok"]), (T_LEADER, &["case_locked"]), (T_VISITS, &["empty_note", "too_long", "control_characters", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("submit", &[(T_LOOP, &["ok", "transition_not_allowed"]), (T_VISITS, &["no_visits", "visit_incomplete", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("transition", &[(T_LEADER, &["ok", "transition_not_allowed", "unknown_status", "case_not_found", "no_visits", "visit_incomplete", "case_locked", "too_long", "control_characters"]), (T_LOOP, &["role_may_not_transition"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("history", &[(T_LOOP, &["ok"]), (T_LEADER, &["ok"]), (T_FIELDS, &["case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
@@ -1569,7 +1569,7 @@ fn bad_visits_answers_notes_and_submissions_are_refused() {
 
     // Notes.
     let note = |text: &str| json!({ "args": { "case": case, "text": text } });
-    d.refused_at("add_note", note("  \n "), "invalid_answer", "note");
+    d.refused_at("add_note", note("  \n "), "empty_note", "note");
     d.refused_at("add_note", note(&"n".repeat(10_001)), "too_long", "note");
     d.refused_at(
         "add_note",

@@ -31,6 +31,7 @@ impl AppError {
             Self::InvalidInput { field, .. } => Some(field.clone()),
             Self::Store(StoreError::Domain(d)) => match d {
                 D::EmptyTitle => Some("title".into()),
+                D::EmptyNote => Some("note".into()),
                 D::TooLong { field, .. } | D::ControlCharacters { field } => Some((*field).into()),
                 D::InvalidPostcode { .. } => Some("postcode".into()),
                 D::InvalidUprn { .. } => Some("uprn".into()),

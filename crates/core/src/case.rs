@@ -629,11 +629,7 @@ fn optional_text(
 fn validate_note(text: &str) -> Result<&str, DomainError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(DomainError::InvalidAnswer {
-            item: "note".into(),
-            label: "Note".into(),
-            reason: "enter the text of the note".into(),
-        });
+        return Err(DomainError::EmptyNote);
     }
     too_long("note", limits::NOTE, t)?;
     plain_text("note", t, true)?;
@@ -973,7 +969,7 @@ mod tests {
         let mut c = new_case(a);
         assert_eq!(
             c.add_note("   ", a, Timestamp(1)).map_err(|e| e.code()),
-            Err("invalid_answer")
+            Err("empty_note")
         );
         assert_eq!(
             c.add_note(&"n".repeat(10_001), a, Timestamp(1))

@@ -14,6 +14,8 @@ pub enum DomainError {
     InvalidLocation { reason: String },
     #[error("enter a title")]
     EmptyTitle,
+    #[error("enter the text of the note")]
+    EmptyNote,
     #[error("enter a name of 1 to 100 characters")]
     InvalidName,
     #[error("{field} contains control characters; use plain text")]
@@ -80,6 +82,7 @@ impl DomainError {
             Self::InvalidDate { .. } => "invalid_date",
             Self::InvalidLocation { .. } => "invalid_location",
             Self::EmptyTitle => "empty_title",
+            Self::EmptyNote => "empty_note",
             Self::InvalidName => "invalid_name",
             Self::ControlCharacters { .. } => "control_characters",
             Self::TemplateNotForKind { .. } => "template_not_for_kind",

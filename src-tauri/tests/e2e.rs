@@ -207,3 +207,300 @@ fn a_killed_app_opens_its_device_again() -> Result<()> {
     h.wait_for_heading(CASES[2].1)?;
     h.quit()
 }
+
+// ------------------------------------------------------------------ recording a visit
+
+/// Click the label of the radio (or checkbox) whose input has this id: GOV.UK hides the input
+/// itself behind its styled label, as a person sees it.
+fn choose(h: &Harness, input_id: &str) -> Result<()> {
+    let label = h.wait_for_css(&format!("label[for='{input_id}']"))?;
+    h.click(&label)
+}
+
+/// Type into the field a label names (after waiting for it).
+fn fill(h: &Harness, label: &str, text: &str) -> Result<()> {
+    let field = h.wait_for(&format!("the field {label:?}"), driver::WAIT, |h| {
+        Ok(h.find_by_label(label).ok())
+    })?;
+    h.type_into(&field, text)
+}
+
+/// Open a section of the visit from its task list and wait for its heading.
+fn open_section(h: &Harness, title: &str) -> Result<()> {
+    h.wait_for_heading("Food hygiene inspection")?;
+    h.click(&h.find_link(title)?)?;
+    h.wait_for_heading(title).map(drop)
+}
+
+fn save_and_continue(h: &Harness) -> Result<()> {
+    h.click(&h.find_button("Save and continue")?)?;
+    h.wait_for_heading("Food hygiene inspection").map(drop)
+}
+
+/// The device's view of a case, read with the device API after the app has quit.
+fn case_on_device(dir: &tempfile::TempDir, reference: &str) -> Result<fieldbook_app::CaseDto> {
+    let ctx = Ctx::new(data_dir(dir));
+    fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(format!("unlock: {e}")))?;
+    fieldbook_app::open_case(&ctx, reference).map_err(|e| driver::Error(format!("open: {e}")))
+}
+
+#[test]
+fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Result<()> {
+    let (dir, _) = device()?;
+    let mut h = Harness::start(&data_dir(&dir))?;
+    h.launch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    case_count(&h)?;
+
+    // A new case.
+    h.click(&h.find_button("New case")?)?;
+    h.wait_for_heading("New case")?;
+    h.axe("new-case")?;
+    choose(&h, "kind")?; // the first kind: Food hygiene
+    fill(&h, "Title", "Riverside Fish Bar")?;
+    fill(&h, "Postcode (optional)", "ab1 2cd")?;
+    h.screenshot("new-case")?;
+    h.click(&h.find_button("Create case")?)?;
+    h.wait_for_heading("Riverside Fish Bar")?;
+    let page = h.text(&h.find_css("main")?)?;
+    let reference = page
+        .split_whitespace()
+        .find(|w| w.starts_with("FH-2026-7-") || w.starts_with("FH-2027-7-"))
+        .ok_or_else(|| driver::Error(format!("no reference on the new case's page: {page}")))?
+        .to_string();
+    assert!(page.contains("AB1 2CD"), "postcode not normalised: {page}");
+
+    // Start a food hygiene visit (a general visit would fit too, so the app asks which).
+    h.click(&h.find_button("Start a visit")?)?;
+    let food = h.wait_for(
+        "the choice of form",
+        driver::WAIT,
+        |h| Ok(h.find_by_label("Food hygiene inspection").ok()),
+    )?;
+    let id = h
+        .attr(&food, "id")?
+        .ok_or_else(|| driver::Error("the form choice has no id".into()))?;
+    choose(&h, &id)?;
+    h.click(&h.find_button("Start visit")?)?;
+    h.wait_for_heading("Food hygiene inspection")?;
+    h.axe("visit")?;
+    h.screenshot("visit")?;
+
+    // Premises: a choice, a yes/no, a number.
+    open_section(&h, "Premises")?;
+    choose(&h, "q-fh-business_type-3")?; // Takeaway or sandwich shop
+    choose(&h, "q-fh-fbo_present")?; // Yes
+    fill(&h, "Number of food handlers (optional)", "4")?;
+    h.axe("visit-section")?;
+    h.screenshot("visit-section")?;
+    save_and_continue(&h)?;
+
+    // The three scored sections and the outcome.
+    open_section(&h, "Hygienic food handling")?;
+    choose(&h, "q-fh-hygiene-2")?; // 5
+    fill(
+        &h,
+        "Food handling: comments (optional)",
+        "Raw chicken stored above salad in the walk-in fridge.",
+    )?;
+    save_and_continue(&h)?;
+    open_section(&h, "Structure and cleaning")?;
+    choose(&h, "q-fh-structure-2")?; // 5
+    save_and_continue(&h)?;
+    open_section(&h, "Confidence in management")?;
+    choose(&h, "q-fh-management-2")?; // 5
+    save_and_continue(&h)?;
+    open_section(&h, "Outcome")?;
+    choose(&h, "q-fh-revisit_needed-2")?; // No
+    choose(&h, "q-fh-written_warning-2")?; // No
+    save_and_continue(&h)?;
+    h.wait_for_text(
+        "[data-testid=sections-done]",
+        "You have completed 5 of 5 sections.",
+    )?;
+
+    // Check your answers, then submit.
+    h.click(&h.find_link("Check your answers")?)?;
+    h.wait_for_heading("Check your answers before submitting the case")?;
+    let answers = h.text(&h.find_css("main")?)?;
+    for expected in ["Takeaway or sandwich shop", "Raw chicken stored above salad"] {
+        assert!(answers.contains(expected), "{expected:?} not in: {answers}");
+    }
+    h.axe("check-answers")?;
+    h.screenshot("check-answers")?;
+    h.click(&h.find_button("Submit for review")?)?;
+    h.wait_for_heading("Case submitted for review")?;
+    h.axe("submitted")?;
+    h.screenshot("submitted")?;
+
+    // Quit and launch again: everything is there, read from the encrypted file.
+    h.relaunch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    assert_eq!(case_count(&h)?, "Showing 1 to 4 of 4 cases");
+    h.click(&h.find_link(&reference)?)?;
+    h.wait_for_heading("Riverside Fish Bar")?;
+    let page = h.text(&h.find_css("main")?)?;
+    assert!(page.contains("Submitted"), "status not shown: {page}");
+    assert!(page.contains("Food hygiene inspection"), "visit not shown: {page}");
+    h.click(&h.wait_for_css("a[href*='/check']")?)?;
+    h.wait_for_heading("Answers")?;
+    let answers = h.text(&h.find_css("main")?)?;
+    for expected in [
+        "Takeaway or sandwich shop",
+        "Raw chicken stored above salad",
+        "Number of food handlers",
+    ] {
+        assert!(answers.contains(expected), "{expected:?} not in: {answers}");
+    }
+    h.quit()?;
+
+    // And the device itself agrees, through the device API.
+    let c = case_on_device(&dir, &reference)?;
+    assert_eq!(c.status, "submitted");
+    let visit = &c.visits[0];
+    assert_eq!(visit.template_id, "food-hygiene");
+    assert!(visit.missing_required.is_empty(), "{visit:?}");
+    let input = |item: &str| {
+        visit
+            .answers
+            .iter()
+            .find(|a| a.item_id == item)
+            .map(|a| a.input.clone())
+    };
+    assert_eq!(input("fh.business_type").as_deref(), Some("takeaway"));
+    assert_eq!(input("fh.food_handlers").as_deref(), Some("4"));
+    assert_eq!(input("fh.hygiene").as_deref(), Some("5"));
+    Ok(())
+}
+
+#[test]
+fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
+    let (dir, refs) = device()?;
+    // A visit already started on the food hygiene case.
+    {
+        let ctx = Ctx::new(data_dir(&dir));
+        fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+        fieldbook_app::add_visit(
+            &ctx,
+            fieldbook_app::AddVisitArgs {
+                case: refs[0].clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| driver::Error(e.to_string()))?;
+    }
+    let mut h = Harness::start(&data_dir(&dir))?;
+    h.launch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    case_count(&h)?;
+
+    // A new case with nothing filled in, then a bad postcode: refused, and no case is made.
+    h.click(&h.find_button("New case")?)?;
+    h.wait_for_heading("New case")?;
+    h.click(&h.find_button("Create case")?)?;
+    let summary = h.wait_for_text(".govuk-error-summary", "There is a problem")?;
+    for expected in ["Select the kind of case", "Enter a title"] {
+        assert!(summary.contains(expected), "{expected:?} not in: {summary}");
+    }
+    h.axe("new-case-errors")?;
+    h.screenshot("new-case-errors")?;
+    choose(&h, "kind")?;
+    fill(&h, "Title", "Bad postcode")?;
+    fill(&h, "Postcode (optional)", "NOT A POSTCODE")?;
+    h.click(&h.find_button("Create case")?)?;
+    h.wait_for_text(".govuk-error-summary", "not a UK postcode")?;
+    assert!(h.find_heading("Bad postcode").is_err(), "a case was created");
+
+    // A visit answer out of range and required answers left out: the section will not move on.
+    let section = format!(
+        "location.hash = '#/cases/{}/visits/{}/sections/premises'",
+        refs[0],
+        case_on_device(&dir, &refs[0])?.visits[0].id
+    );
+    h.execute(&section, vec![])?;
+    h.wait_for_heading("Premises")?;
+    fill(&h, "Number of food handlers (optional)", "2.5")?;
+    h.click(&h.find_button("Save and continue")?)?;
+    let summary = h.wait_for_text(".govuk-error-summary", "There is a problem")?;
+    for expected in [
+        "whole number",
+        "Select type of business",
+        "Was the food business operator present?",
+    ] {
+        assert!(summary.contains(expected), "{expected:?} not in: {summary}");
+    }
+    assert!(h.find_heading("Premises").is_ok(), "moved on despite errors");
+    h.axe("visit-section-errors")?;
+    h.screenshot("visit-section-errors")?;
+    h.quit()?;
+
+    // Nothing reached the device: still three cases, and the visit has no answers.
+    let ctx = Ctx::new(data_dir(&dir));
+    fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+    let device = fieldbook_app::device(&ctx).map_err(|e| driver::Error(e.to_string()))?;
+    assert_eq!(device.case_count, 3);
+    let c = fieldbook_app::open_case(&ctx, &refs[0]).map_err(|e| driver::Error(e.to_string()))?;
+    assert!(c.visits[0].answers.is_empty(), "{:?}", c.visits[0].answers);
+    Ok(())
+}
+
+#[test]
+fn a_kill_mid_sentence_keeps_what_was_typed() -> Result<()> {
+    let (dir, refs) = device()?;
+    let visit = {
+        let ctx = Ctx::new(data_dir(&dir));
+        fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+        let c = fieldbook_app::add_visit(
+            &ctx,
+            fieldbook_app::AddVisitArgs {
+                case: refs[0].clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| driver::Error(e.to_string()))?;
+        c.visits[0].id.clone()
+    };
+    let section = format!(
+        "location.hash = '#/cases/{}/visits/{visit}/sections/handling'",
+        refs[0]
+    );
+    let typed = "Hand-wash basin blocked by boxes";
+
+    let mut h = Harness::start(&data_dir(&dir))?;
+    h.launch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    h.execute(&section, vec![])?;
+    h.wait_for_heading("Hygienic food handling")?;
+    // Typed, never left (no blur, no pause long enough to save into the case).
+    fill(&h, "Food handling: comments (optional)", typed)?;
+
+    // The device has the whole sentence as a draft within moments of the last keystroke.
+    let reader = Ctx::new(data_dir(&dir));
+    fieldbook_app::unlock(&reader, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+    h.wait_for("the draft on the device", driver::WAIT, |_| {
+        let drafts = fieldbook_app::drafts(&reader, &format!("visit:{visit}:"))
+            .map_err(|e| driver::Error(e.to_string()))?;
+        Ok(drafts.iter().any(|d| d.value == typed).then_some(()))
+    })?;
+    fieldbook_app::lock(&reader);
+    let pid = h.kill_app()?;
+    assert!(!driver::alive(pid));
+
+    h.launch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    h.execute(&section, vec![])?;
+    h.wait_for_heading("Hygienic food handling")?;
+    h.wait_for_text(
+        ".govuk-notification-banner",
+        "We kept what you typed before Fieldbook closed.",
+    )?;
+    let field = h.find_by_label("Food handling: comments (optional)")?;
+    let value = h.prop(&field, "value")?;
+    assert_eq!(value.as_deref(), Some(typed));
+    h.quit()
+}

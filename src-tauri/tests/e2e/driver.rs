@@ -651,6 +651,16 @@ impl Harness {
         )))
     }
 
+    /// An element's attribute as written in the page (`id`, `href`).
+    pub fn attr(&self, el: &Element, name: &str) -> Result<Option<String>> {
+        Ok(self.block("attribute", el.attr(name))??)
+    }
+
+    /// An element's live property (`value` of a field as typed).
+    pub fn prop(&self, el: &Element, name: &str) -> Result<Option<String>> {
+        Ok(self.block("property", el.prop(name))??)
+    }
+
     pub fn text(&self, el: &Element) -> Result<String> {
         Ok(self.block("text", el.text())??)
     }

@@ -273,11 +273,9 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
 
     // Start a food hygiene visit (a general visit would fit too, so the app asks which).
     h.click(&h.find_button("Start a visit")?)?;
-    let food = h.wait_for(
-        "the choice of form",
-        driver::WAIT,
-        |h| Ok(h.find_by_label("Food hygiene inspection").ok()),
-    )?;
+    let food = h.wait_for("the choice of form", driver::WAIT, |h| {
+        Ok(h.find_by_label("Food hygiene inspection").ok())
+    })?;
     let id = h
         .attr(&food, "id")?
         .ok_or_else(|| driver::Error("the form choice has no id".into()))?;
@@ -324,7 +322,10 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
     h.click(&h.find_link("Check your answers")?)?;
     h.wait_for_heading("Check your answers before submitting the case")?;
     let answers = h.text(&h.find_css("main")?)?;
-    for expected in ["Takeaway or sandwich shop", "Raw chicken stored above salad"] {
+    for expected in [
+        "Takeaway or sandwich shop",
+        "Raw chicken stored above salad",
+    ] {
         assert!(answers.contains(expected), "{expected:?} not in: {answers}");
     }
     h.axe("check-answers")?;
@@ -343,7 +344,10 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
     h.wait_for_heading("Riverside Fish Bar")?;
     let page = h.text(&h.find_css("main")?)?;
     assert!(page.contains("Submitted"), "status not shown: {page}");
-    assert!(page.contains("Food hygiene inspection"), "visit not shown: {page}");
+    assert!(
+        page.contains("Food hygiene inspection"),
+        "visit not shown: {page}"
+    );
     h.click(&h.wait_for_css("a[href*='/check']")?)?;
     h.wait_for_heading("Answers")?;
     let answers = h.text(&h.find_css("main")?)?;
@@ -412,7 +416,10 @@ fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
     fill(&h, "Postcode (optional)", "NOT A POSTCODE")?;
     h.click(&h.find_button("Create case")?)?;
     h.wait_for_text(".govuk-error-summary", "not a UK postcode")?;
-    assert!(h.find_heading("Bad postcode").is_err(), "a case was created");
+    assert!(
+        h.find_heading("Bad postcode").is_err(),
+        "a case was created"
+    );
 
     // A visit answer out of range and required answers left out: the section will not move on.
     let section = format!(
@@ -432,7 +439,10 @@ fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
     ] {
         assert!(summary.contains(expected), "{expected:?} not in: {summary}");
     }
-    assert!(h.find_heading("Premises").is_ok(), "moved on despite errors");
+    assert!(
+        h.find_heading("Premises").is_ok(),
+        "moved on despite errors"
+    );
     h.axe("visit-section-errors")?;
     h.screenshot("visit-section-errors")?;
     h.quit()?;

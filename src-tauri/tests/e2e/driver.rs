@@ -888,7 +888,48 @@ impl Harness {
                 list.join("\n")
             );
         }
+        self.touch_targets(screen)?;
         Ok(report)
+    }
+
+    /// Every control a finger aims at is at least 44 by 44 CSS pixels (field officers use
+    /// tablets, often in gloves or rain): buttons, fields, selects, radio inputs (GOV.UK's are
+    /// invisible 44 px hit areas over the drawn circle), and links that stand alone (back links,
+    /// pagination, "Change", task-list and case links). Links inside running text are exempt,
+    /// as WCAG's target-size rule allows. Run by [`Harness::axe`] on every screen it checks.
+    pub fn touch_targets(&self, screen: &str) -> Result<()> {
+        let small = self.execute(
+            r#"const sel = `button, input:not([type=hidden]), select, textarea, .govuk-back-link,
+                 .govuk-pagination__link, .govuk-summary-list__actions a, .govuk-task-list__link,
+                 .fb-case-link, .govuk-header a, .govuk-skip-link:focus`;
+               const out = [];
+               for (const el of document.querySelectorAll(sel)) {
+                 const cs = getComputedStyle(el);
+                 if (cs.display === 'none' || cs.visibility === 'hidden') continue;
+                 // A task-list link's hit area is its whole row (GOV.UK stretches it with ::after).
+                 const box = el.classList.contains('govuk-task-list__link')
+                   ? el.closest('.govuk-task-list__item').getBoundingClientRect()
+                   : el.getBoundingClientRect();
+                 if (box.width === 0 && box.height === 0) continue;
+                 if (box.width < 44 || box.height < 44) {
+                   out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} "${(el.textContent || el.value || '').trim().slice(0, 40)}" ${Math.round(box.width)}x${Math.round(box.height)}`);
+                 }
+               }
+               return out;"#,
+            vec![],
+        )?;
+        let small: Vec<String> = small
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        if !small.is_empty() {
+            return fail!(
+                "{} touch target(s) smaller than 44x44 px on {screen}:\n{}",
+                small.len(),
+                small.join("\n")
+            );
+        }
+        Ok(())
     }
 }
 

@@ -514,3 +514,110 @@ fn a_kill_mid_sentence_keeps_what_was_typed() -> Result<()> {
     assert_eq!(value.as_deref(), Some(typed));
     h.quit()
 }
+
+#[test]
+fn keyboard_only_unlock_open_a_case_start_a_visit_and_answer() -> Result<()> {
+    use driver::{DOWN, ENTER, SPACE};
+    let (dir, refs) = device()?;
+    let mut h = Harness::start(&data_dir(&dir))?;
+    h.launch()?;
+    h.wait_for_heading("Unlock Fieldbook")?;
+    // Tab into the passphrase field, type, Enter.
+    h.tab_to("input: Passphrase", 10)?;
+    h.press(&format!("{PASSPHRASE}{ENTER}"))?;
+    h.wait_for_heading("My cases")?;
+    case_count(&h)?;
+
+    // To the first case's link, and open it.
+    h.tab_to(&format!("a: {}", refs[0]), 40)?;
+    h.press(ENTER)?;
+    h.wait_for_heading(CASES[0].1)?;
+    // After a move, focus is on the new page's heading, so screen readers announce it.
+    h.wait_for("focus on the case's heading", driver::WAIT, |h| {
+        Ok(h.focused()?.starts_with("h1: ").then_some(()))
+    })?;
+
+    // Start a visit, choosing the form with the arrow keys.
+    h.tab_to("button: Start a visit", 60)?;
+    h.press(ENTER)?;
+    h.wait_for_text("main", "Which inspection form?")?;
+    h.tab_to("input: ", 10)?;
+    let first = h.focused()?;
+    h.press(DOWN)?;
+    let second = h.focused()?;
+    assert_ne!(
+        first, second,
+        "the arrow key did not move between the forms"
+    );
+    let food = if second.contains("Food hygiene") {
+        second
+    } else {
+        h.press(DOWN)?;
+        h.focused()?
+    };
+    assert!(food.contains("Food hygiene inspection"), "focus: {food}");
+    h.tab_to("button: Start visit", 5)?;
+    h.press(ENTER)?;
+    h.wait_for_heading("Food hygiene inspection")?;
+
+    // Into the first section, pick an answer with Space, and leave with Save and continue.
+    h.tab_to("a: Premises", 20)?;
+    h.press(ENTER)?;
+    h.wait_for_heading("Premises")?;
+    h.tab_to("input: Restaurant", 10)?;
+    h.press(SPACE)?;
+    h.tab_to("input: Yes", 5)?;
+    h.press(SPACE)?;
+    h.tab_to("button: Save and continue", 10)?;
+    h.press(ENTER)?;
+    h.wait_for_text(
+        "[data-testid=sections-done]",
+        "You have completed 1 of 5 sections.",
+    )?;
+    h.quit()?;
+
+    let c = case_on_device(&dir, &refs[0])?;
+    let answers: Vec<(&str, &str)> = c.visits[0]
+        .answers
+        .iter()
+        .map(|a| (a.item_id.as_str(), a.input.as_str()))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("fh.business_type", "restaurant"),
+            ("fh.fbo_present", "yes")
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_fresh_install_sets_up_its_device_then_asks_for_the_passphrase() -> Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("fieldbook-e2e-fresh-")
+        .tempdir()?;
+    let mut h = Harness::start(&data_dir(&dir))?;
+    h.launch()?;
+    h.wait_for_heading("Set up this device")?;
+    h.axe("set-up")?;
+    h.screenshot("set-up")?;
+    fill(&h, "Your full name", "Sam Patel")?;
+    choose(&h, "role")?; // Field officer
+    fill(&h, "Device number", "12")?;
+    fill(&h, "Create a passphrase", PASSPHRASE)?;
+    fill(&h, "Confirm your passphrase", PASSPHRASE)?;
+    h.click(&h.find_button("Set up this device")?)?;
+    h.wait_for_heading("My cases")?;
+    h.wait_for_text("[data-testid=case-count]", "No cases")?;
+
+    // Next time it is an encrypted device like any other: locked until the passphrase.
+    h.relaunch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    h.quit()?;
+    let ctx = Ctx::new(data_dir(&dir));
+    let d = fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+    assert_eq!((d.person_name.as_str(), d.device_number), ("Sam Patel", 12));
+    Ok(())
+}

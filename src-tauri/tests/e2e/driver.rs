@@ -43,6 +43,11 @@ pub const TEST_IDENTIFIER: &str = "uk.gov.anytown.fieldbook.test";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a `wait_for` polls by default.
 pub const WAIT: Duration = Duration::from_secs(20);
+/// WebDriver key codes.
+pub const TAB: &str = "\u{e004}";
+pub const ENTER: &str = "\u{e007}";
+pub const SPACE: &str = "\u{e00d}";
+pub const DOWN: &str = "\u{e015}";
 const POLL: Duration = Duration::from_millis(25);
 
 // ------------------------------------------------------------------ errors
@@ -651,6 +656,40 @@ impl Harness {
         )))
     }
 
+    /// Press keys on whatever has focus, as a keyboard-only person does (WebDriver key codes:
+    /// [`TAB`], [`ENTER`], [`SPACE`], [`DOWN`]).
+    pub fn press(&self, keys: &str) -> Result<()> {
+        let c = self.client()?;
+        let focused = self.block("active element", c.active_element())??;
+        Ok(self.block("keys", focused.send_keys(keys))??)
+    }
+
+    /// The focused element as "tag: text" (text or value), for tab-until checks.
+    pub fn focused(&self) -> Result<String> {
+        let v = self.execute(
+            "const e = document.activeElement;
+             const label = e.labels && e.labels[0] ? e.labels[0].textContent : '';
+             return e.tagName.toLowerCase() + ': ' + (e.textContent || label || e.value || '').trim().replace(/\\s+/g, ' ');",
+            vec![],
+        )?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Press Tab until the focused element's description starts with `want` ("a: FH-2026"),
+    /// failing after `max` presses with the focus path taken.
+    pub fn tab_to(&self, want: &str, max: usize) -> Result<()> {
+        let mut path = Vec::new();
+        for _ in 0..max {
+            self.press(TAB)?;
+            let now = self.focused()?;
+            if now.starts_with(want) {
+                return Ok(());
+            }
+            path.push(now);
+        }
+        fail!("Tab never reached {want:?} in {max} presses; focus went: {path:#?}")
+    }
+
     /// An element's attribute as written in the page (`id`, `href`).
     pub fn attr(&self, el: &Element, name: &str) -> Result<Option<String>> {
         Ok(self.block("attribute", el.attr(name))??)
@@ -920,7 +959,11 @@ impl Harness {
         )?;
         let small: Vec<String> = small
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         if !small.is_empty() {
             return fail!(

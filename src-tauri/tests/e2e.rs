@@ -244,6 +244,21 @@ fn case_on_device(dir: &tempfile::TempDir, reference: &str) -> Result<fieldbook_
     fieldbook_app::open_case(&ctx, reference).map_err(|e| driver::Error(format!("open: {e}")))
 }
 
+/// Start a visit (the kind's form) on a case before the app is launched; returns its id.
+fn start_visit(dir: &tempfile::TempDir, reference: &str) -> Result<String> {
+    let ctx = Ctx::new(data_dir(dir));
+    fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+    let c = fieldbook_app::add_visit(
+        &ctx,
+        fieldbook_app::AddVisitArgs {
+            case: reference.into(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| driver::Error(e.to_string()))?;
+    Ok(c.visits[0].id.clone())
+}
+
 #[test]
 fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Result<()> {
     let (dir, _) = device()?;
@@ -382,19 +397,7 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
 #[test]
 fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
     let (dir, refs) = device()?;
-    // A visit already started on the food hygiene case.
-    {
-        let ctx = Ctx::new(data_dir(&dir));
-        fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
-        fieldbook_app::add_visit(
-            &ctx,
-            fieldbook_app::AddVisitArgs {
-                case: refs[0].clone(),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| driver::Error(e.to_string()))?;
-    }
+    let visit = start_visit(&dir, &refs[0])?;
     let mut h = Harness::start(&data_dir(&dir))?;
     h.launch()?;
     unlock_with(&h, PASSPHRASE)?;
@@ -423,9 +426,8 @@ fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
 
     // A visit answer out of range and required answers left out: the section will not move on.
     let section = format!(
-        "location.hash = '#/cases/{}/visits/{}/sections/premises'",
-        refs[0],
-        case_on_device(&dir, &refs[0])?.visits[0].id
+        "location.hash = '#/cases/{}/visits/{visit}/sections/premises'",
+        refs[0]
     );
     h.execute(&section, vec![])?;
     h.wait_for_heading("Premises")?;
@@ -460,19 +462,7 @@ fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
 #[test]
 fn a_kill_mid_sentence_keeps_what_was_typed() -> Result<()> {
     let (dir, refs) = device()?;
-    let visit = {
-        let ctx = Ctx::new(data_dir(&dir));
-        fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
-        let c = fieldbook_app::add_visit(
-            &ctx,
-            fieldbook_app::AddVisitArgs {
-                case: refs[0].clone(),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| driver::Error(e.to_string()))?;
-        c.visits[0].id.clone()
-    };
+    let visit = start_visit(&dir, &refs[0])?;
     let section = format!(
         "location.hash = '#/cases/{}/visits/{visit}/sections/handling'",
         refs[0]
@@ -507,7 +497,7 @@ fn a_kill_mid_sentence_keeps_what_was_typed() -> Result<()> {
     h.wait_for_heading("Hygienic food handling")?;
     h.wait_for_text(
         ".govuk-notification-banner",
-        "We kept what you typed before Fieldbook closed.",
+        "We kept what you typed before Fieldbook closed",
     )?;
     let field = h.find_by_label("Food handling: comments (optional)")?;
     let value = h.prop(&field, "value")?;

@@ -116,7 +116,7 @@ describe("Record a visit: a section", () => {
     first.unmount(); // the window closed mid-sentence: no blur, no pause
 
     render(VisitSection, { backend: b, reference: c.reference, visit, section: "handling", go: () => {} });
-    expect(await screen.findByText("We kept what you typed before Fieldbook closed.")).toBeInTheDocument();
+    expect(await screen.findByText("We kept what you typed before Fieldbook closed")).toBeInTheDocument();
     expect(screen.getByLabelText(/Food handling: comments/)).toHaveValue("Raw chicken above salad");
   });
 

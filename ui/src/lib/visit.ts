@@ -3,7 +3,7 @@
 import type { AnswerDto } from "../bindings/AnswerDto";
 import type { ItemDto } from "../bindings/ItemDto";
 import type { SectionDto } from "../bindings/SectionDto";
-import { BackendError, type CaseDto, type TemplateDto } from "./backend";
+import { BackendError, type Backend, type CaseDto, type TemplateDto } from "./backend";
 import type { VisitDto } from "../bindings/VisitDto";
 
 /** The prefix of a visit's drafts in the device's draft table. */
@@ -28,6 +28,23 @@ export function visitContext(found: CaseDto, templates: TemplateDto[], visitId: 
     throw new BackendError("unknown_template", `this version of Fieldbook does not have the form "${visit.template_title}"`);
   }
   return { found, visit, template };
+}
+
+/** A visit as the task list and check-answers pages show it: the case, the visit and its form,
+ * and which of its questions have typing not yet saved (drafts). */
+export async function loadVisit(
+  backend: Backend,
+  reference: string,
+  visitId: string,
+): Promise<{ ctx: VisitContext; drafted: Set<string> }> {
+  const prefix = visitDraftPrefix(visitId);
+  const [found, templates, drafts] = await Promise.all([
+    backend.openCase(reference),
+    backend.templates(),
+    backend.drafts(prefix),
+  ]);
+  const ctx = visitContext(found, templates, visitId);
+  return { ctx, drafted: new Set(drafts.map((d) => d.key.slice(prefix.length).replace(/;$/, ""))) };
 }
 
 export function answersById(visit: VisitDto): Map<string, AnswerDto> {

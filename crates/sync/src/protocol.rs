@@ -1,0 +1,139 @@
+//! The messages of `POST /sync/v1/sync`, as JSON. Automerge bytes travel as standard base64;
+//! change hashes as lower-case hex. Every message carries the protocol version so either end can
+//! refuse one it does not speak.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol this build speaks.
+pub const PROTOCOL: u32 = 1;
+
+/// The most cases a device pushes in one request, and the server sends in one page.
+pub const MAX_BATCH: usize = 200;
+
+/// One sync round trip from a device: what it has changed, and where its pull left off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    pub protocol: u32,
+    /// A fresh id per batch (UUID). The server keeps its answer to each batch, so a batch sent
+    /// again after a cut connection gets the same answer and changes nothing.
+    pub batch_id: String,
+    /// The highest server sequence number this device has applied from earlier pulls (0 at
+    /// first). Sending it also confirms that the device holds everything pulled up to it.
+    pub since: u64,
+    /// Cases changed on this device since the server last acknowledged them.
+    pub push: Vec<PushedCase>,
+    /// How many cases the device wants in this response's pull page (at most [`MAX_BATCH`]).
+    pub page_size: u32,
+}
+
+/// A case's changes the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushedCase {
+    pub case_id: String,
+    /// The heads the server last acknowledged for this case (empty for a case the server has
+    /// never seen): the changes are everything after them.
+    pub base_heads: Vec<String>,
+    /// `save_after(base_heads)` of the device's document, base64.
+    #[serde(with = "b64")]
+    pub changes: Vec<u8>,
+}
+
+/// The server's answer: what it kept, what it refused, and a page of what the device lacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncResponse {
+    pub protocol: u32,
+    pub batch_id: String,
+    /// One per pushed case the server now holds, with the heads it holds (the device's next push
+    /// for the case starts from these).
+    pub acks: Vec<Ack>,
+    /// Pushed cases the server refused; nothing of them was kept.
+    pub refused: Vec<RefusedCase>,
+    /// Cases the device may see that changed after `since`, oldest change first.
+    pub pull: Vec<PulledCase>,
+    /// The sequence to send as `since` next time (the last pulled case's, or `since` again).
+    pub next_since: u64,
+    /// Cases still to pull after this page; 0 when the device is up to date.
+    pub remaining: u64,
+    /// All cases to pull in this sync, counted when it started (`since`): for a progress bar.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    pub case_id: String,
+    pub heads: Vec<String>,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedCase {
+    pub case_id: String,
+    /// Stable and machine-readable: see [`crate::Refusal::code`].
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulledCase {
+    pub case_id: String,
+    pub seq: u64,
+    /// The changes the device lacks (after the heads the server knows it has), or the whole
+    /// document when the server knows of none; base64. Loading them twice is harmless.
+    #[serde(with = "b64")]
+    pub changes: Vec<u8>,
+    /// The case's heads on the server after these changes.
+    pub heads: Vec<String>,
+}
+
+/// A refusal of the whole request (4xx), as `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("not base64: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_travel_as_base64_and_unknown_fields_are_refused() {
+        let p = PushedCase {
+            case_id: "c".into(),
+            base_heads: vec![],
+            changes: vec![0, 1, 2, 255],
+        };
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["changes"], "AAEC/w==");
+        let back: PushedCase = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, p);
+        let bad = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "!!"});
+        assert!(serde_json::from_value::<PushedCase>(bad).is_err());
+        let extra = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "", "x": 1});
+        assert!(serde_json::from_value::<PushedCase>(extra).is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! What the server lets a device's changes do to a case, and what it sends a device that lacks
+//! changes. [`apply_push`] is the whole decision for one pushed case: it merges the changes into
+//! the stored document and accepts the result only if every new change is the device's own and
+//! the case, before and after, is one this person may change in the way it changed. A refusal
+//! leaves nothing behind (the caller simply does not store the document).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use fieldbook_core::{Case, CaseStatus, PersonId, Role, TRANSITIONS};
+
+/// Who is pushing: the device's person, their role, and the automerge actors the device was
+/// registered with (a device writes only as its own actors).
+#[derive(Debug, Clone)]
+pub struct Rights {
+    pub person: PersonId,
+    pub role: Role,
+    pub actors: Vec<ActorId>,
+    /// Whether the case (as the server holds it) belongs to this person's team. Team leaders
+    /// may change their team's cases; the server knows teams, documents do not.
+    pub in_team: bool,
+}
+
+/// The facts about a case the server keeps beside its document, for visibility and lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseMeta {
+    pub kind: String,
+    pub status: String,
+    pub created_by: String,
+    pub assignee: Option<String>,
+}
+
+impl CaseMeta {
+    pub fn of(case: &Case) -> Self {
+        Self {
+            kind: case.kind.code().to_string(),
+            status: case.status.code().to_string(),
+            created_by: case.created_by.to_string(),
+            assignee: case.assignee.map(|p| p.to_string()),
+        }
+    }
+}
+
+/// A push the server accepts: the document to store and what it now says.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The whole document, saved.
+    pub doc: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+    pub meta: CaseMeta,
+    /// False when the push held nothing new (a replay): store nothing, bump no sequence.
+    pub changed: bool,
+}
+
+/// Why a pushed case was refused. [`Refusal::code`] is stable and machine-readable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the changes could not be read: {0}")]
+    Malformed(String),
+    #[error(
+        "the changes build on changes the server does not have: send the whole case (empty base heads)"
+    )]
+    MissingDependencies,
+    #[error("a change was made by {actor}, which is not this device")]
+    ForeignActor { actor: String },
+    #[error("the document is not a valid case: {0}")]
+    InvalidCase(String),
+    #[error("the document is case {found}, not {expected}")]
+    CaseMismatch { expected: String, found: String },
+    #[error("this case is not yours to change")]
+    NotYourCase,
+    #[error("a case's {field} cannot change")]
+    ImmutableField { field: &'static str },
+    #[error("only a team leader or an administrator may reassign a case")]
+    MayNotReassign,
+    #[error("a {role} may not move a case from {from} to {to}")]
+    TransitionNotAllowed {
+        role: String,
+        from: String,
+        to: String,
+    },
+    #[error("a visit is missing required answers, so the case cannot be submitted: {0}")]
+    VisitIncomplete(String),
+    #[error(
+        "this case is {status} on the server, so its details, visits and answers cannot change"
+    )]
+    CaseLocked { status: String },
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed_changes",
+            Self::MissingDependencies => "missing_dependencies",
+            Self::ForeignActor { .. } => "foreign_actor",
+            Self::InvalidCase(_) => "invalid_case",
+            Self::CaseMismatch { .. } => "case_mismatch",
+            Self::NotYourCase => "not_your_case",
+            Self::ImmutableField { .. } => "immutable_field",
+            Self::MayNotReassign => "may_not_reassign",
+            Self::TransitionNotAllowed { .. } => "transition_not_allowed",
+            Self::VisitIncomplete(_) => "visit_incomplete",
+            Self::CaseLocked { .. } => "case_locked",
+        }
+    }
+}
+
+/// Change hashes as the wire carries them.
+pub fn heads_hex(heads: &[ChangeHash]) -> Vec<String> {
+    heads.iter().map(ToString::to_string).collect()
+}
+
+/// Change hashes from the wire.
+pub fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>, Refusal> {
+    heads
+        .iter()
+        .map(|h| {
+            h.parse::<ChangeHash>()
+                .map_err(|_| Refusal::Malformed(format!("'{h}' is not a change hash")))
+        })
+        .collect()
+}
+
+fn hydrate(doc: &AutoCommit) -> Result<Case, Refusal> {
+    autosurgeon::hydrate(doc).map_err(|e| Refusal::InvalidCase(e.to_string()))
+}
+
+/// Merge a device's pushed `changes` for `case_id` into the server's `stored` document (None:
+/// a case the server has never seen) and decide whether to keep the result.
+pub fn apply_push(
+    stored: Option<&[u8]>,
+    case_id: &str,
+    changes: &[u8],
+    rights: &Rights,
+) -> Result<Applied, Refusal> {
+    let mut doc = match stored {
+        Some(bytes) => AutoCommit::load(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?,
+        None => AutoCommit::new(),
+    };
+    let before = match stored {
+        Some(_) => Some(hydrate(&doc)?),
+        None => None,
+    };
+    let before_heads = doc.get_heads();
+    doc.load_incremental(changes)
+        .map_err(|e| Refusal::Malformed(e.to_string()))?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(Refusal::MissingDependencies);
+    }
+    let new_changes = doc.get_changes(&before_heads);
+    if new_changes.is_empty() {
+        let case = before.ok_or_else(|| Refusal::Malformed("no changes".into()))?;
+        return Ok(Applied {
+            doc: stored.map(<[u8]>::to_vec).unwrap_or_default(),
+            heads: before_heads,
+            meta: CaseMeta::of(&case),
+            changed: false,
+        });
+    }
+    for c in &new_changes {
+        if !rights.actors.contains(c.actor_id()) {
+            return Err(Refusal::ForeignActor {
+                actor: c.actor_id().to_hex_string(),
+            });
+        }
+    }
+    let after = hydrate(&doc)?;
+    if after.id.to_string() != case_id {
+        return Err(Refusal::CaseMismatch {
+            expected: case_id.to_string(),
+            found: after.id.to_string(),
+        });
+    }
+    match &before {
+        None => check_new(&after, rights)?,
+        Some(b) => check_change(b, &after, rights)?,
+    }
+    Ok(Applied {
+        doc: doc.save(),
+        heads: doc.get_heads(),
+        meta: CaseMeta::of(&after),
+        changed: true,
+    })
+}
+
+fn check_new(after: &Case, rights: &Rights) -> Result<(), Refusal> {
+    if rights.role != Role::Admin && after.created_by != rights.person {
+        return Err(Refusal::NotYourCase);
+    }
+    if rights.role == Role::Officer && after.assignee.is_some_and(|a| a != rights.person) {
+        return Err(Refusal::MayNotReassign);
+    }
+    check_status(CaseStatus::Open, after, rights.role)
+}
+
+fn may_touch(before: &Case, rights: &Rights) -> bool {
+    match rights.role {
+        Role::Admin => true,
+        Role::TeamLeader => rights.in_team || before.created_by == rights.person,
+        Role::Officer => {
+            before.created_by == rights.person || before.assignee == Some(rights.person)
+        }
+    }
+}
+
+fn check_change(before: &Case, after: &Case, rights: &Rights) -> Result<(), Refusal> {
+    if !may_touch(before, rights) {
+        return Err(Refusal::NotYourCase);
+    }
+    for (field, same) in [
+        ("reference", before.reference == after.reference),
+        ("kind", before.kind == after.kind),
+        ("creator", before.created_by == after.created_by),
+        ("creation time", before.created_at == after.created_at),
+    ] {
+        if !same {
+            return Err(Refusal::ImmutableField { field });
+        }
+    }
+    if before.assignee != after.assignee && rights.role == Role::Officer {
+        return Err(Refusal::MayNotReassign);
+    }
+    if !before.status.is_editable() && rights.role != Role::Admin {
+        // Status moves and notes are what a locked case still takes; anything else is refused.
+        let mut a = after.clone();
+        a.status = before.status;
+        a.notes = before.notes.clone();
+        a.assignee = before.assignee;
+        if &a != before {
+            return Err(Refusal::CaseLocked {
+                status: before.status.to_string(),
+            });
+        }
+    }
+    check_status(before.status, after, rights.role)
+}
+
+/// The status may only have moved along the review path, by steps this role may take (a device
+/// offline may take several: open → in progress → submitted).
+fn check_status(from: CaseStatus, after: &Case, role: Role) -> Result<(), Refusal> {
+    let to = after.status;
+    if from == to {
+        return Ok(());
+    }
+    let mut seen = BTreeSet::from([from.code()]);
+    let mut queue = VecDeque::from([from]);
+    let mut reached = false;
+    while let Some(s) = queue.pop_front() {
+        for t in TRANSITIONS
+            .iter()
+            .filter(|t| t.from == s && t.roles.contains(&role))
+        {
+            if t.to == to {
+                reached = true;
+            }
+            if seen.insert(t.to.code()) {
+                queue.push_back(t.to);
+            }
+        }
+    }
+    if !reached {
+        return Err(Refusal::TransitionNotAllowed {
+            role: role.code().to_string(),
+            from: from.code().to_string(),
+            to: to.code().to_string(),
+        });
+    }
+    if to == CaseStatus::Submitted {
+        if after.visits.is_empty() {
+            return Err(Refusal::VisitIncomplete("no visit recorded".into()));
+        }
+        let mut missing = Vec::new();
+        for v in after.visits.values() {
+            missing.extend(
+                v.missing_required()
+                    .map_err(|e| Refusal::InvalidCase(e.to_string()))?,
+            );
+        }
+        if !missing.is_empty() {
+            return Err(Refusal::VisitIncomplete(missing.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// What to send a device for a case: the changes after `known` (heads the server knows the
+/// device holds), or the whole document when it knows of none or they are not in `doc`.
+pub fn changes_since(doc: &[u8], known: &[ChangeHash]) -> Result<Vec<u8>, Refusal> {
+    let mut d = AutoCommit::load(doc).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    if known.is_empty() || known.iter().any(|h| d.get_change_by_hash(h).is_none()) {
+        return Ok(d.save());
+    }
+    Ok(d.save_after(known))
+}

@@ -1,0 +1,360 @@
+//! The server's storage: one trait, [`Store`], with transactions as its only way in, and an
+//! embedded SQLite implementation ([`sqlite::SqliteStore`]). PostgreSQL comes next behind the same
+//! trait.
+//!
+//! The trait is synchronous. rusqlite is synchronous, and the sync endpoint will merge automerge
+//! documents (CPU work) inside a transaction: both belong on a blocking thread, so the HTTP layer
+//! calls the store through `tokio::task::spawn_blocking` and an async trait would only move that
+//! call inside every method. A PostgreSQL implementation fits the same shape (the blocking
+//! `postgres` client, or `tokio-postgres` driven from the blocking thread).
+//!
+//! Every operation lives on [`Tx`], so a caller composes any of them into one atomic unit:
+//! `store.transaction(|tx| { ... })` commits when the closure returns `Ok` and rolls back on `Err`.
+
+pub mod sqlite;
+
+use std::fmt;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// What a storage call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write; `code` is stable and machine-readable.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The named row does not exist.
+    #[error("no {what} {key}")]
+    NotFound { what: &'static str, key: String },
+    /// The device asking is revoked.
+    #[error("this device was revoked: {reason}")]
+    DeviceRevoked { reason: String },
+    /// The database was written by a newer server.
+    #[error(
+        "the database has schema version {found}, newer than this server understands ({supported}); \
+         run a newer fieldbook-server"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    /// A stored value does not parse (a damaged or hand-edited database).
+    #[error("damaged data in the store: {0}")]
+    Corrupt(String),
+    /// The backend named is not available in this build.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Internal marker: the transaction closure failed with its own error (see [`dyn Store::transaction`]).
+    #[error("transaction rolled back")]
+    RolledBack,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A person's role. Stored and sent by its stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Officer,
+    TeamLeader,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Officer, Role::TeamLeader, Role::Admin];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::TeamLeader => "team_leader",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A person who signs in. `id` is the stable person id the devices record as author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<Team>,
+    pub created_at: i64,
+}
+
+/// A user with the PHC string of their password's Argon2id hash.
+#[derive(Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub device_id: Uuid,
+    pub user_id: Uuid,
+    pub device_number: u32,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// A device with its owner's name, for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceListing {
+    #[serde(flatten)]
+    pub device: Device,
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice<'a> {
+    pub device_id: Uuid,
+    pub user_id: Uuid,
+    pub device_number: u32,
+    pub name: &'a str,
+    pub token_sha256: [u8; 32],
+    pub now: i64,
+}
+
+/// Whose cases a read may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub person_id: Uuid,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+}
+
+impl Viewer {
+    pub fn of(user: &User) -> Viewer {
+        Viewer {
+            person_id: user.id,
+            role: user.role,
+            team_id: user.team.as_ref().map(|t| t.id),
+        }
+    }
+}
+
+/// A case as the server stores it: the full automerge save plus the fields that authorisation
+/// and paging read (taken from the document by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub case_id: String,
+    pub doc: Vec<u8>,
+    /// The server sequence number of the case's last change.
+    pub seq: u64,
+    pub created_by: Option<String>,
+    pub assignee: Option<String>,
+    pub team_id: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A case to store; the store allocates its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseWrite<'a> {
+    pub case_id: &'a str,
+    pub doc: &'a [u8],
+    pub created_by: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub team_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub updated_at: Option<i64>,
+}
+
+/// One page of the cases a viewer may see, in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasePage {
+    pub cases: Vec<CaseRecord>,
+    /// Visible cases after this page (with a higher sequence than its last).
+    pub remaining: u64,
+}
+
+/// Every storage operation, inside one transaction.
+pub trait Tx {
+    // Teams and users.
+    /// Adds a team; `team_exists` when the name is taken.
+    fn create_team(&self, name: &str, now: i64) -> Result<Team>;
+    fn team_by_name(&self, name: &str) -> Result<Option<Team>>;
+    fn list_teams(&self) -> Result<Vec<Team>>;
+    /// Adds a user; `user_exists` when the name is taken.
+    fn create_user(&self, new: &NewUser<'_>) -> Result<User>;
+    fn user(&self, id: Uuid) -> Result<Option<User>>;
+    fn user_credentials(&self, name: &str) -> Result<Option<UserCredentials>>;
+    fn list_users(&self) -> Result<Vec<User>>;
+
+    // Devices.
+    /// Registers a device to a user with a new token hash. The same device signing in again as
+    /// the same user gets the new token (the old one stops working). Refused with
+    /// `device_taken` when the id belongs to another user, `device_number_taken` when another
+    /// device has the number, and [`StoreError::DeviceRevoked`] when the device was revoked.
+    fn register_device(&self, new: &NewDevice<'_>) -> Result<Device>;
+    /// The device holding this token hash, revoked or not, and its user.
+    fn device_by_token(&self, token_sha256: &[u8; 32]) -> Result<Option<(Device, User)>>;
+    fn device(&self, device_id: Uuid) -> Result<Option<Device>>;
+    fn touch_device(&self, device_id: Uuid, now: i64) -> Result<()>;
+    fn list_devices(&self) -> Result<Vec<DeviceListing>>;
+    /// Revokes a device; revoking it again keeps the first time and reason.
+    fn revoke_device(&self, device_id: Uuid, reason: &str, now: i64) -> Result<Device>;
+
+    // Cases and sync bookkeeping.
+    fn get_case(&self, case_id: &str) -> Result<Option<CaseRecord>>;
+    /// Inserts or replaces a case, allocating the next server sequence number for it (in this
+    /// transaction), and returns that number. `created_by` never changes once set.
+    fn put_case(&self, case: &CaseWrite<'_>) -> Result<u64>;
+    /// The last sequence number allocated (0 for an empty store).
+    fn current_seq(&self) -> Result<u64>;
+    /// Up to `limit` cases the viewer may see with `seq > after_seq`, in sequence order, and
+    /// how many visible cases follow. Admin: all; team leader: their team's; officer: assigned
+    /// to or created by them.
+    fn cases_since(&self, viewer: &Viewer, after_seq: u64, limit: u32) -> Result<CasePage>;
+    /// The automerge heads (hex change hashes) the server knows the device has for a case.
+    fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>>;
+    fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()>;
+    /// The response stored for a batch the device already sent.
+    fn applied_batch(&self, device_id: Uuid, batch_id: &str) -> Result<Option<Vec<u8>>>;
+    /// Records a batch's response; `batch_applied` if that batch id is already recorded.
+    fn put_applied_batch(
+        &self,
+        device_id: Uuid,
+        batch_id: &str,
+        response: &[u8],
+        now: i64,
+    ) -> Result<()>;
+}
+
+/// A server store. Shared between request handlers (`Arc<dyn Store>`); holds no per-connection
+/// state, so a second server node over the same database can serve the next request.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Checks that the database answers (for `/healthz`).
+    fn ping(&self) -> Result<()>;
+    /// Runs `f` in a write transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// Use [`dyn Store::transaction`], which carries the closure's own result and error type.
+    fn write_tx(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+    /// Runs `f` in a read-only transaction (one consistent snapshot).
+    fn read_tx(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+}
+
+impl dyn Store + '_ {
+    /// Runs `f` in one write transaction; commits on `Ok`, rolls back on `Err`.
+    pub fn transaction<R, E>(&self, f: impl FnOnce(&dyn Tx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        run(f, |g| self.write_tx(g))
+    }
+
+    /// Runs `f` in one read-only transaction.
+    pub fn read<R, E>(&self, f: impl FnOnce(&dyn Tx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        run(f, |g| self.read_tx(g))
+    }
+}
+
+fn run<R, E>(
+    f: impl FnOnce(&dyn Tx) -> Result<R, E>,
+    tx: impl FnOnce(&mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>,
+) -> Result<R, E>
+where
+    E: From<StoreError>,
+{
+    let mut f = Some(f);
+    let mut out: Option<Result<R, E>> = None;
+    let status = tx(&mut |t| {
+        let Some(f) = f.take() else {
+            return Err(StoreError::Unsupported(
+                "a transaction closure ran twice".into(),
+            ));
+        };
+        match f(t) {
+            Ok(r) => {
+                out = Some(Ok(r));
+                Ok(())
+            }
+            Err(e) => {
+                out = Some(Err(e));
+                Err(StoreError::RolledBack)
+            }
+        }
+    });
+    match (status, out) {
+        (Ok(()), Some(Ok(r))) => Ok(r),
+        (Err(StoreError::RolledBack), Some(Err(e))) => Err(e),
+        (Err(e), _) => Err(e.into()),
+        (Ok(()), _) => {
+            Err(StoreError::Unsupported("a transaction closure did not run".into()).into())
+        }
+    }
+}
+
+/// Where the server keeps its data, as chosen on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded store: `DIR/server.db` and `DIR/blobs/`.
+    Data(std::path::PathBuf),
+    /// A database URL (`postgres://` comes in a later step).
+    Url(String),
+}
+
+/// Opens the store a location names.
+pub fn open(location: &Location) -> Result<std::sync::Arc<dyn Store>> {
+    match location {
+        Location::Data(dir) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open_dir(dir)?)),
+        Location::Url(url) => {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Err(StoreError::Unsupported(
+                    "PostgreSQL storage is not built yet in this version of fieldbook-server; \
+                     use --data DIR for the embedded store"
+                        .into(),
+                ))
+            } else {
+                Err(StoreError::Unsupported(format!(
+                    "unsupported database URL scheme in {:?}: expected postgres://",
+                    url.split(':').next().unwrap_or_default()
+                )))
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod migrate;
 mod projection;
 mod query;
+mod sync;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
+pub use sync::{Outgoing, Refused};
 
 /// The database file inside a device's data directory.
 pub const DB_FILE: &str = "fieldbook.db";

@@ -18,6 +18,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0002_drafts.sql",
         include_str!("../../../migrations/device/0002_drafts.sql"),
     ),
+    (
+        3,
+        "0003_sync.sql",
+        include_str!("../../../migrations/device/0003_sync.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

@@ -38,6 +38,9 @@ pub struct PushedCase {
     /// `save_after(base_heads)` of the device's document, base64.
     #[serde(with = "b64")]
     pub changes: Vec<u8>,
+    /// The device's heads for the case with these changes: once stored, the server knows the
+    /// device holds them, and later pulls send only what comes after.
+    pub heads: Vec<String>,
 }
 
 /// The server's answer: what it kept, what it refused, and a page of what the device lacks.
@@ -46,8 +49,8 @@ pub struct PushedCase {
 pub struct SyncResponse {
     pub protocol: u32,
     pub batch_id: String,
-    /// One per pushed case the server now holds, with the heads it holds (the device's next push
-    /// for the case starts from these).
+    /// One per pushed case the server now holds: `heads` are the pushed heads, now on the
+    /// server (the device's next push for the case starts from them).
     pub acks: Vec<Ack>,
     /// Pushed cases the server refused; nothing of them was kept.
     pub refused: Vec<RefusedCase>,
@@ -126,14 +129,16 @@ mod tests {
             case_id: "c".into(),
             base_heads: vec![],
             changes: vec![0, 1, 2, 255],
+            heads: vec![],
         };
         let json = serde_json::to_value(&p).unwrap_or_default();
         assert_eq!(json["changes"], "AAEC/w==");
         let back: PushedCase = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, p);
-        let bad = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "!!"});
+        let bad =
+            serde_json::json!({"case_id": "c", "base_heads": [], "changes": "!!", "heads": []});
         assert!(serde_json::from_value::<PushedCase>(bad).is_err());
-        let extra = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "", "x": 1});
+        let extra = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "", "heads": [], "x": 1});
         assert!(serde_json::from_value::<PushedCase>(extra).is_err());
     }
 }

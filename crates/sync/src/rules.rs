@@ -127,10 +127,14 @@ fn hydrate(doc: &AutoCommit) -> Result<Case, Refusal> {
 
 /// Merge a device's pushed `changes` for `case_id` into the server's `stored` document (None:
 /// a case the server has never seen) and decide whether to keep the result.
+///
+/// `device_heads` are the device's heads with these changes; they must all be in the merged
+/// document (the server then knows the device holds them, and sends it only what follows).
 pub fn apply_push(
     stored: Option<&[u8]>,
     case_id: &str,
     changes: &[u8],
+    device_heads: &[ChangeHash],
     rights: &Rights,
 ) -> Result<Applied, Refusal> {
     let mut doc = match stored {
@@ -146,6 +150,14 @@ pub fn apply_push(
         .map_err(|e| Refusal::Malformed(e.to_string()))?;
     if !doc.get_missing_deps(&[]).is_empty() {
         return Err(Refusal::MissingDependencies);
+    }
+    if let Some(h) = device_heads
+        .iter()
+        .find(|h| doc.get_change_by_hash(h).is_none())
+    {
+        return Err(Refusal::Malformed(format!(
+            "the device's head {h} is not among its changes"
+        )));
     }
     let new_changes = doc.get_changes(&before_heads);
     if new_changes.is_empty() {

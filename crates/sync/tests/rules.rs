@@ -8,7 +8,17 @@ use fieldbook_core::template::{AnswerValue, ItemKind, latest_template};
 use fieldbook_core::{
     Actor, Case, CaseEdit, CaseId, CaseKind, CaseStatus, NewCase, PersonId, Role, Timestamp,
 };
-use fieldbook_sync::{Refusal, Rights, apply_push, changes_since};
+use fieldbook_sync::{Applied, Refusal, Rights, apply_push, changes_since};
+
+/// A push that claims no device heads (the heads check has its own test).
+fn apply_push_(
+    stored: Option<&[u8]>,
+    case_id: &str,
+    changes: &[u8],
+    rights: &Rights,
+) -> Result<Applied, Refusal> {
+    apply_push(stored, case_id, changes, &[], rights)
+}
 
 /// A device: a person with a role, writing as its own automerge actor.
 struct Device {
@@ -116,11 +126,11 @@ fn a_new_case_is_accepted_once_and_a_replay_changes_nothing() {
     let officer = Device::new(Role::Officer);
     let (doc, bytes) = officer.create();
     let id = id_of(&doc);
-    let first = apply_push(None, &id, &bytes, &officer.rights(false)).unwrap();
+    let first = apply_push_(None, &id, &bytes, &officer.rights(false)).unwrap();
     assert!(first.changed);
     assert_eq!(first.meta.created_by, officer.who.person.to_string());
     assert_eq!(first.meta.status, "open");
-    let again = apply_push(Some(&first.doc), &id, &bytes, &officer.rights(false)).unwrap();
+    let again = apply_push_(Some(&first.doc), &id, &bytes, &officer.rights(false)).unwrap();
     assert!(!again.changed, "a replayed push changed the case");
     assert_eq!(again.heads, first.heads);
     assert_eq!(again.doc, first.doc);
@@ -131,7 +141,7 @@ fn only_the_devices_own_actors_may_write() {
     let officer = Device::new(Role::Officer);
     let other = Device::new(Role::Officer);
     let (doc, bytes) = officer.create();
-    let e = apply_push(None, &id_of(&doc), &bytes, &other.rights(false)).unwrap_err();
+    let e = apply_push_(None, &id_of(&doc), &bytes, &other.rights(false)).unwrap_err();
     assert_eq!(e.code(), "foreign_actor");
 }
 
@@ -142,29 +152,29 @@ fn officers_change_only_their_cases_and_never_reassign_or_approve() {
     let leader = Device::new(Role::TeamLeader);
     let (mut doc, bytes) = officer.create();
     let id = id_of(&doc);
-    let stored = apply_push(None, &id, &bytes, &officer.rights(false))
+    let stored = apply_push_(None, &id, &bytes, &officer.rights(false))
         .unwrap()
         .doc;
 
     // Another officer's device, even holding a copy, may not change it.
     let mut theirs = stranger.receive(&stored);
     let push = stranger.change(&mut theirs, title("Mine now"));
-    let e = apply_push(Some(&stored), &id, &push, &stranger.rights(true)).unwrap_err();
+    let e = apply_push_(Some(&stored), &id, &push, &stranger.rights(true)).unwrap_err();
     assert_eq!(e, Refusal::NotYourCase);
 
     // The officer may not hand the case to someone else.
     let push = officer.change(&mut doc, |c, _| c.assignee = Some(stranger.who.person));
-    let e = apply_push(Some(&stored), &id, &push, &officer.rights(false)).unwrap_err();
+    let e = apply_push_(Some(&stored), &id, &push, &officer.rights(false)).unwrap_err();
     assert_eq!(e.code(), "may_not_reassign");
 
     // A team leader of the case's team may; one from another team may not.
     let mut led = leader.receive(&stored);
     let push = leader.change(&mut led, |c, _| c.assignee = Some(stranger.who.person));
     assert_eq!(
-        apply_push(Some(&stored), &id, &push, &leader.rights(false)).unwrap_err(),
+        apply_push_(Some(&stored), &id, &push, &leader.rights(false)).unwrap_err(),
         Refusal::NotYourCase
     );
-    let applied = apply_push(Some(&stored), &id, &push, &leader.rights(true)).unwrap();
+    let applied = apply_push_(Some(&stored), &id, &push, &leader.rights(true)).unwrap();
     assert_eq!(applied.meta.assignee, Some(stranger.who.person.to_string()));
 }
 
@@ -175,7 +185,7 @@ fn status_moves_follow_the_review_path_for_the_role() {
     let (mut doc, bytes) = officer.create();
     let id = id_of(&doc);
     let rights = officer.rights(false);
-    let stored = apply_push(None, &id, &bytes, &rights).unwrap().doc;
+    let stored = apply_push_(None, &id, &bytes, &rights).unwrap().doc;
 
     // Submitting with an unanswered visit is refused, as on the device.
     let mut early = officer.receive(&stored);
@@ -190,7 +200,7 @@ fn status_moves_follow_the_review_path_for_the_role() {
         c.status = CaseStatus::Submitted;
     });
     assert_eq!(
-        apply_push(Some(&stored), &id, &push, &rights)
+        apply_push_(Some(&stored), &id, &push, &rights)
             .unwrap_err()
             .code(),
         "visit_incomplete"
@@ -201,19 +211,19 @@ fn status_moves_follow_the_review_path_for_the_role() {
         complete_visit(c, a);
         c.submit(a).unwrap();
     });
-    let submitted = apply_push(Some(&stored), &id, &push, &rights).unwrap();
+    let submitted = apply_push_(Some(&stored), &id, &push, &rights).unwrap();
     assert_eq!(submitted.meta.status, "submitted");
 
     // An officer cannot approve (whatever their device's copy says) ...
     let push = officer.change(&mut doc, |c, _| c.status = CaseStatus::Approved);
-    let e = apply_push(Some(&submitted.doc), &id, &push, &rights).unwrap_err();
+    let e = apply_push_(Some(&submitted.doc), &id, &push, &rights).unwrap_err();
     assert_eq!(e.code(), "transition_not_allowed");
     // ... a team leader can.
     let mut led = leader.receive(&submitted.doc);
     let push = leader.change(&mut led, |c, a| {
         c.transition(CaseStatus::Approved, a).unwrap()
     });
-    let approved = apply_push(Some(&submitted.doc), &id, &push, &leader.rights(true)).unwrap();
+    let approved = apply_push_(Some(&submitted.doc), &id, &push, &leader.rights(true)).unwrap();
     assert_eq!(approved.meta.status, "approved");
 }
 
@@ -223,7 +233,7 @@ fn a_submitted_case_takes_notes_but_not_edits_made_before_it_was_submitted() {
     let (mut doc, bytes) = officer.create();
     let id = id_of(&doc);
     let rights = officer.rights(false);
-    let stored = apply_push(None, &id, &bytes, &rights).unwrap().doc;
+    let stored = apply_push_(None, &id, &bytes, &rights).unwrap().doc;
 
     // A second device of the same officer submits first ...
     let laptop = Device {
@@ -239,11 +249,11 @@ fn a_submitted_case_takes_notes_but_not_edits_made_before_it_was_submitted() {
         actors: vec![laptop.actor.clone()],
         ..rights.clone()
     };
-    let submitted = apply_push(Some(&stored), &id, &push, &laptop_rights).unwrap();
+    let submitted = apply_push_(Some(&stored), &id, &push, &laptop_rights).unwrap();
 
     // ... then the tablet's title edit, made while the case was still open, arrives: refused.
     let push = officer.change(&mut doc, title("Overgrown hedge, 4 Mill Road"));
-    let e = apply_push(Some(&submitted.doc), &id, &push, &rights).unwrap_err();
+    let e = apply_push_(Some(&submitted.doc), &id, &push, &rights).unwrap_err();
     assert_eq!(e.code(), "case_locked");
     // A note is still welcome.
     let mut fresh = officer.receive(&submitted.doc);
@@ -251,7 +261,7 @@ fn a_submitted_case_takes_notes_but_not_edits_made_before_it_was_submitted() {
         c.add_note("Owner phoned back", a, Timestamp(9)).unwrap();
     });
     assert!(
-        apply_push(Some(&submitted.doc), &id, &push, &rights)
+        apply_push_(Some(&submitted.doc), &id, &push, &rights)
             .unwrap()
             .changed
     );
@@ -263,14 +273,14 @@ fn concurrent_edits_to_different_fields_merge_and_each_side_gets_what_it_lacks()
     let leader = Device::new(Role::TeamLeader);
     let (mut a, bytes) = officer.create();
     let id = id_of(&a);
-    let stored = apply_push(None, &id, &bytes, &officer.rights(false)).unwrap();
+    let stored = apply_push_(None, &id, &bytes, &officer.rights(false)).unwrap();
     let base: Vec<ChangeHash> = stored.heads.clone();
     let mut b = leader.receive(&stored.doc);
 
     let push_a = officer.change(&mut a, title("Overgrown hedge and fence"));
     let push_b = leader.change(&mut b, |c, _| c.due = Some("2027-01-31".parse().unwrap()));
-    let s1 = apply_push(Some(&stored.doc), &id, &push_a, &officer.rights(false)).unwrap();
-    let s2 = apply_push(Some(&s1.doc), &id, &push_b, &leader.rights(true)).unwrap();
+    let s1 = apply_push_(Some(&stored.doc), &id, &push_a, &officer.rights(false)).unwrap();
+    let s2 = apply_push_(Some(&s1.doc), &id, &push_b, &leader.rights(true)).unwrap();
     let merged: Case = autosurgeon::hydrate(&AutoCommit::load(&s2.doc).unwrap()).unwrap();
     assert_eq!(merged.title, "Overgrown hedge and fence");
     assert_eq!(
@@ -299,6 +309,12 @@ fn concurrent_edits_to_different_fields_merge_and_each_side_gets_what_it_lacks()
     assert!(!base.is_empty());
 }
 
+fn a_head_not_there() -> Vec<ChangeHash> {
+    let mut other = AutoCommit::new();
+    autosurgeon::reconcile(&mut other, std::collections::BTreeMap::from([("x", 1)])).unwrap();
+    other.get_heads()
+}
+
 #[test]
 fn garbage_and_changes_on_unknown_history_are_refused() {
     let officer = Device::new(Role::Officer);
@@ -306,7 +322,7 @@ fn garbage_and_changes_on_unknown_history_are_refused() {
     let id = id_of(&doc);
     let rights = officer.rights(false);
     assert_eq!(
-        apply_push(None, &id, b"not automerge", &rights)
+        apply_push_(None, &id, b"not automerge", &rights)
             .unwrap_err()
             .code(),
         "malformed_changes"
@@ -314,10 +330,17 @@ fn garbage_and_changes_on_unknown_history_are_refused() {
     // Changes after heads the server never saw cannot be applied.
     let later = officer.change(&mut doc, title("Later"));
     assert_eq!(
-        apply_push(None, &id, &later, &rights).unwrap_err(),
+        apply_push_(None, &id, &later, &rights).unwrap_err(),
         Refusal::MissingDependencies
     );
+    // Heads the device claims must be among what it pushed.
+    let (fresh, bytes2) = officer.create();
+    let e = apply_push(None, &id_of(&fresh), &bytes2, &a_head_not_there(), &rights).unwrap_err();
+    assert_eq!(e.code(), "malformed_changes");
+    let mut fresh = fresh;
+    let ok = apply_push(None, &id_of(&fresh), &bytes2, &fresh.get_heads(), &rights).unwrap();
+    assert!(ok.changed);
     // A document for another case id than the one named.
-    let e = apply_push(None, &CaseId::new().to_string(), &bytes, &rights).unwrap_err();
+    let e = apply_push_(None, &CaseId::new().to_string(), &bytes, &rights).unwrap_err();
     assert_eq!(e.code(), "case_mismatch");
 }

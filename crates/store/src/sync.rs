@@ -1,0 +1,258 @@
+//! The device's side of sync, in the store's own terms (no wire types: `fieldbook-app` maps
+//! them to `fieldbook-sync`'s protocol). What to push: each outbox case's changes after the heads
+//! the server acknowledged. What to do with the answer: record acks (and drop a case from the
+//! outbox when nothing changed locally since it was sent), record refusals (the local edit stays,
+//! and is not pushed again until it changes), merge pulled changes into the documents and their
+//! projections, and remember where the pull left off. Each is one transaction.
+
+use automerge::{AutoCommit, ChangeHash};
+use fieldbook_core::Case;
+use rusqlite::{TransactionBehavior, params};
+
+use crate::{Result, Store, StoreError, docs, projection};
+
+/// One case's changes to push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub case_id: String,
+    /// The heads the server acknowledged (empty: it has never seen the case).
+    pub base_heads: Vec<ChangeHash>,
+    /// The document's changes after `base_heads` (the whole document when they are empty).
+    pub changes: Vec<u8>,
+    /// The document's heads when these changes were taken (pass back to [`Store::acknowledge`]).
+    pub sent_heads: Vec<ChangeHash>,
+}
+
+/// A case whose changes the server refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub case_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+fn heads_json(heads: &[ChangeHash]) -> String {
+    let mut v: Vec<String> = heads.iter().map(ToString::to_string).collect();
+    v.sort();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+fn heads_from(json: &str) -> Result<Vec<ChangeHash>> {
+    let v: Vec<String> =
+        serde_json::from_str(json).map_err(|e| StoreError::Document(e.to_string()))?;
+    v.iter()
+        .map(|h| {
+            h.parse()
+                .map_err(|_| StoreError::Document(format!("bad change hash {h}")))
+        })
+        .collect()
+}
+
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort();
+    heads
+}
+
+impl Store {
+    /// The server sequence number this device's pull has reached.
+    pub fn sync_since(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT since FROM sync_state WHERE id = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    /// Up to `limit` outbox cases to push, oldest first; cases the server refused are left out
+    /// until they change again.
+    pub fn outgoing(&self, limit: usize) -> Result<Vec<Outgoing>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.pk, d.case_id, s.acked_heads, s.refused_heads
+             FROM outbox o JOIN case_docs d ON d.pk = o.case_pk
+             LEFT JOIN case_sync s ON s.case_pk = o.case_pk
+             ORDER BY o.first_at, o.case_pk",
+        )?;
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (pk, case_id, acked, refused) in rows {
+            if out.len() >= limit {
+                break;
+            }
+            let mut doc = docs::load(&self.conn, pk)?;
+            let heads = sorted(doc.get_heads());
+            if let Some(r) = refused
+                && heads_from(&r)? == heads
+            {
+                continue;
+            }
+            let base = heads_from(acked.as_deref().unwrap_or("[]"))?;
+            let known =
+                !base.is_empty() && base.iter().all(|h| doc.get_change_by_hash(h).is_some());
+            let (base_heads, changes) = if known {
+                let c = doc.save_after(&base);
+                (base, c)
+            } else {
+                (Vec::new(), doc.save())
+            };
+            out.push(Outgoing {
+                case_id,
+                base_heads,
+                changes,
+                sent_heads: heads,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The server now holds the case as it stood at `sent_heads`: push from there next time. If
+    /// the case has not changed here since, it leaves the outbox.
+    pub fn acknowledge(&mut self, case_id: &str, sent_heads: &[ChangeHash]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(pk) = docs::pk_of(&tx, case_id)? else {
+            return Err(StoreError::CaseNotFound {
+                reference: case_id.to_string(),
+            });
+        };
+        let mut doc = docs::load(&tx, pk)?;
+        let now = sorted(doc.get_heads());
+        tx.prepare_cached(
+            "INSERT INTO case_sync (case_pk, acked_heads) VALUES (?1, ?2)
+             ON CONFLICT (case_pk) DO UPDATE SET acked_heads = excluded.acked_heads,
+                 refused_code = NULL, refused_message = NULL, refused_heads = NULL",
+        )?
+        .execute(params![pk, heads_json(sent_heads)])?;
+        if now == sorted(sent_heads.to_vec()) {
+            tx.prepare_cached("DELETE FROM outbox WHERE case_pk = ?1")?
+                .execute([pk])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server refused the case's changes as they stood at `sent_heads`: keep them, say why.
+    pub fn refuse(
+        &mut self,
+        case_id: &str,
+        sent_heads: &[ChangeHash],
+        code: &str,
+        message: &str,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let Some(pk) = docs::pk_of(&tx, case_id)? else {
+            return Err(StoreError::CaseNotFound {
+                reference: case_id.to_string(),
+            });
+        };
+        tx.prepare_cached(
+            "INSERT INTO case_sync (case_pk, refused_code, refused_message, refused_heads)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (case_pk) DO UPDATE SET refused_code = excluded.refused_code,
+                 refused_message = excluded.refused_message, refused_heads = excluded.refused_heads",
+        )?
+        .execute(params![pk, code, message, heads_json(sent_heads)])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Cases whose changes the server refused, and why.
+    pub fn refused(&self) -> Result<Vec<Refused>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.case_id, s.refused_code, s.refused_message FROM case_sync s
+             JOIN case_docs d ON d.pk = s.case_pk WHERE s.refused_code IS NOT NULL ORDER BY d.pk",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Refused {
+                case_id: r.get(0)?,
+                code: r.get(1)?,
+                message: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Merge changes pulled from the server into a case (creating it when new), with its
+    /// projections, in one transaction. `server_heads` are the case's heads on the server.
+    /// Returns the case as it now stands here.
+    pub fn merge_remote(
+        &mut self,
+        case_id: &str,
+        changes: &[u8],
+        server_heads: &[ChangeHash],
+    ) -> Result<Case> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = docs::pk_of(&tx, case_id)?;
+        let mut doc = match existing {
+            Some(pk) => docs::load(&tx, pk)?,
+            None => AutoCommit::new(),
+        };
+        let before_heads = doc.get_heads();
+        let before: Option<Case> = match existing {
+            Some(_) => Some(autosurgeon::hydrate(&doc)?),
+            None => None,
+        };
+        doc.load_incremental(changes)?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(StoreError::Document(
+                "the server sent changes whose history this device lacks".into(),
+            ));
+        }
+        let case: Case = autosurgeon::hydrate(&doc)?;
+        if case.id.to_string() != case_id {
+            return Err(StoreError::Document(format!(
+                "the server sent case {} as {case_id}",
+                case.id
+            )));
+        }
+        let updated_at = doc
+            .get_changes_meta(&[])
+            .iter()
+            .map(|c| c.timestamp)
+            .max()
+            .unwrap_or(0);
+        let pk = match (existing, &before) {
+            (Some(pk), Some(b)) => {
+                if doc.get_heads() != before_heads {
+                    let incremental = doc.save_after(&before_heads);
+                    docs::append(&tx, pk, &mut doc, &incremental)?;
+                    projection::update(&tx, pk, b, &case, updated_at)?;
+                }
+                pk
+            }
+            _ => {
+                let pk = docs::insert_new(&tx, case_id, &doc.save())?;
+                projection::write(&tx, pk, &case, updated_at, true)?;
+                pk
+            }
+        };
+        tx.prepare_cached(
+            "INSERT INTO case_sync (case_pk, acked_heads) VALUES (?1, ?2)
+             ON CONFLICT (case_pk) DO UPDATE SET acked_heads = excluded.acked_heads",
+        )?
+        .execute(params![pk, heads_json(server_heads)])?;
+        tx.commit()?;
+        Ok(case)
+    }
+
+    /// Remember that the pull has reached server sequence `since` (never moves back).
+    pub fn set_sync_since(&mut self, since: u64) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE sync_state SET since = max(since, ?1) WHERE id = 1")?
+            .execute([since as i64])?;
+        Ok(())
+    }
+
+    /// The heads of a case's document here (for tests and diagnostics).
+    pub fn case_heads(&self, case_id: &str) -> Result<Option<Vec<ChangeHash>>> {
+        let Some(pk) = docs::pk_of(&self.conn, case_id)? else {
+            return Ok(None);
+        };
+        let mut doc = docs::load(&self.conn, pk)?;
+        Ok(Some(sorted(doc.get_heads())))
+    }
+}

@@ -100,6 +100,7 @@ pub enum TeamCommand {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
     Officer,
+    #[value(name = "team_leader", alias = "team-leader")]
     TeamLeader,
     Admin,
 }
@@ -326,19 +327,16 @@ fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
         let listener = std::net::TcpListener::bind(args.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let shutdown =
+            http::shutdown_signal().map_err(|e| format!("cannot listen for signals: {e}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, scheme, "listening");
         // Tests and scripts read this line to learn the port.
         println!("fieldbook-server listening on {scheme}://{addr}");
         let _ = std::io::stdout().flush();
-        http::serve(
-            listener,
-            http::router(AppState { accounts }),
-            tls,
-            http::shutdown_signal(),
-        )
-        .await
-        .map_err(|e| format!("the server failed: {e}"))?;
+        http::serve(listener, http::router(AppState { accounts }), tls, shutdown)
+            .await
+            .map_err(|e| format!("the server failed: {e}"))?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -1,0 +1,177 @@
+//! Helpers shared by the tests that run the real `fieldbook-server` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_fieldbook-server");
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs an admin command on a data directory, with the password (if any) in the environment.
+pub fn admin(data: &Path, args: &[&str], password: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data").arg(data).args(args).stdin(Stdio::null());
+    cmd.env_remove("FIELDBOOK_PASSWORD")
+        .env_remove("FIELDBOOK_SERVER_DATA")
+        .env_remove("FIELDBOOK_DATABASE_URL");
+    if let Some(p) = password {
+        cmd.env("FIELDBOOK_PASSWORD", p);
+    }
+    cmd.output().expect("run fieldbook-server")
+}
+
+/// Like [`admin`], and fails the test unless it succeeded; returns stdout.
+pub fn admin_ok(data: &Path, args: &[&str], password: Option<&str>) -> String {
+    let out = admin(data, args, password);
+    assert!(
+        out.status.success(),
+        "fieldbook-server {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A team `North` with an officer `olive`, a second officer `owen` and a leader `lena`.
+pub fn seed(data: &Path) {
+    admin_ok(data, &["team", "add", "North"], None);
+    for (name, role) in [
+        ("olive", "officer"),
+        ("owen", "officer"),
+        ("lena", "team_leader"),
+    ] {
+        admin_ok(
+            data,
+            &[
+                "user", "add", "--name", name, "--role", role, "--team", "North",
+            ],
+            Some(PASSWORD),
+        );
+    }
+}
+
+/// A running server process on 127.0.0.1 with a free port, killed when dropped.
+pub struct Server {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    pub base: String,
+    pub stderr: PathBuf,
+}
+
+impl Server {
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let stderr = data.with_extension("stderr.log");
+        let log = std::fs::File::create(&stderr).expect("log file");
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        // The server prints its bound address once it listens: that is the readiness signal.
+        stdout.read_line(&mut line).expect("read address");
+        let base = line
+            .trim()
+            .strip_prefix("fieldbook-server listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!(
+                    "no address printed ({line:?}); stderr:\n{}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        Server {
+            child,
+            _stdout: stdout,
+            base,
+            stderr,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a signal (`TERM`, `INT`) and waits for the process to exit.
+    pub fn signal_and_wait(mut self, signal: &str) -> ExitStatus {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("wait")
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+pub fn register_body(
+    user: &str,
+    password: &str,
+    device_id: &str,
+    number: u32,
+) -> serde_json::Value {
+    serde_json::json!({
+        "user": user,
+        "password": password,
+        "device_id": device_id,
+        "device_number": number,
+        "device_name": format!("{user}'s laptop"),
+    })
+}
+
+/// POSTs a registration; returns the status and the JSON body.
+pub async fn register(
+    server: &Server,
+    body: &serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let res = client()
+        .post(server.url("/auth/v1/register"))
+        .json(body)
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    (status, res.json().await.expect("json body"))
+}
+
+/// GETs whoami with a bearer token (or none).
+pub async fn whoami(
+    server: &Server,
+    token: Option<&str>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut req = client().get(server.url("/auth/v1/whoami"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("send");
+    let status = res.status();
+    (status, res.json().await.expect("json body"))
+}

@@ -53,6 +53,7 @@ impl Device {
     fn rights(&self) -> Rights {
         Rights {
             person: self.store.device().person_id,
+            aliases: vec![],
             role: Role::TeamLeader,
             actors: vec![ActorId::from(
                 self.store.device().device_id.as_bytes().as_slice(),

@@ -14,6 +14,10 @@ use fieldbook_core::{Case, CaseStatus, PersonId, Role, TRANSITIONS};
 #[derive(Debug, Clone)]
 pub struct Rights {
     pub person: PersonId,
+    /// Other ids the same person is known by: each device mints a person id when it is set up,
+    /// before it ever meets the server, and cases created there carry it. The server records
+    /// each registered device's id for its user and passes them all here.
+    pub aliases: Vec<PersonId>,
     pub role: Role,
     pub actors: Vec<ActorId>,
     /// Whether the case (as the server holds it) belongs to this person's team. Team leaders
@@ -195,11 +199,17 @@ pub fn apply_push(
     })
 }
 
+impl Rights {
+    fn is(&self, person: PersonId) -> bool {
+        person == self.person || self.aliases.contains(&person)
+    }
+}
+
 fn check_new(after: &Case, rights: &Rights) -> Result<(), Refusal> {
-    if rights.role != Role::Admin && after.created_by != rights.person {
+    if rights.role != Role::Admin && !rights.is(after.created_by) {
         return Err(Refusal::NotYourCase);
     }
-    if rights.role == Role::Officer && after.assignee.is_some_and(|a| a != rights.person) {
+    if rights.role == Role::Officer && after.assignee.is_some_and(|a| !rights.is(a)) {
         return Err(Refusal::MayNotReassign);
     }
     check_status(CaseStatus::Open, after, rights.role)
@@ -208,9 +218,9 @@ fn check_new(after: &Case, rights: &Rights) -> Result<(), Refusal> {
 fn may_touch(before: &Case, rights: &Rights) -> bool {
     match rights.role {
         Role::Admin => true,
-        Role::TeamLeader => rights.in_team || before.created_by == rights.person,
+        Role::TeamLeader => rights.in_team || rights.is(before.created_by),
         Role::Officer => {
-            before.created_by == rights.person || before.assignee == Some(rights.person)
+            rights.is(before.created_by) || before.assignee.is_some_and(|a| rights.is(a))
         }
     }
 }

@@ -40,6 +40,7 @@ impl Device {
     fn rights(&self, in_team: bool) -> Rights {
         Rights {
             person: self.who.person,
+            aliases: vec![],
             role: self.who.role,
             actors: vec![self.actor.clone()],
             in_team,
@@ -235,10 +236,14 @@ fn a_submitted_case_takes_notes_but_not_edits_made_before_it_was_submitted() {
     let rights = officer.rights(false);
     let stored = apply_push_(None, &id, &bytes, &rights).unwrap().doc;
 
-    // A second device of the same officer submits first ...
+    // A second device of the same officer (set up on its own, so with its own person id, which
+    // the server knows as an alias of the officer) submits first ...
     let laptop = Device {
         actor: ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice()),
-        who: officer.who,
+        who: Actor {
+            person: PersonId::new(),
+            role: Role::Officer,
+        },
     };
     let mut copy = laptop.receive(&stored);
     let push = laptop.change(&mut copy, |c, a| {
@@ -246,9 +251,23 @@ fn a_submitted_case_takes_notes_but_not_edits_made_before_it_was_submitted() {
         c.submit(a).unwrap();
     });
     let laptop_rights = Rights {
+        person: laptop.who.person,
+        aliases: vec![officer.who.person],
         actors: vec![laptop.actor.clone()],
-        ..rights.clone()
+        in_team: false,
+        role: Role::Officer,
     };
+    // Without the alias the laptop may not touch the tablet's case.
+    let mut copy2 = laptop.receive(&stored);
+    let push2 = laptop.change(&mut copy2, title("x"));
+    let strict = Rights {
+        aliases: vec![],
+        ..laptop_rights.clone()
+    };
+    assert_eq!(
+        apply_push_(Some(&stored), &id, &push2, &strict).unwrap_err(),
+        Refusal::NotYourCase
+    );
     let submitted = apply_push_(Some(&stored), &id, &push, &laptop_rights).unwrap();
 
     // ... then the tablet's title edit, made while the case was still open, arrives: refused.

@@ -279,7 +279,7 @@ async fn register(
             "device_number": registered.device.device_number,
             "person_id": user.id.to_string(),
             "person_name": user.name,
-            "role": user.role,
+            "role": user.role.code(),
             "team": user.team.as_ref().map(|t| &t.name),
             "team_id": user.team.as_ref().map(|t| t.id.to_string()),
         })),
@@ -299,7 +299,7 @@ async fn whoami(auth: Authenticated) -> Json<serde_json::Value> {
         "user": {
             "person_id": user.id.to_string(),
             "name": user.name,
-            "role": user.role,
+            "role": user.role.code(),
             "team": user.team.as_ref().map(|t| &t.name),
             "team_id": user.team.as_ref().map(|t| t.id.to_string()),
         },

@@ -53,35 +53,12 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A person's role. Stored and sent by its stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Officer,
-    TeamLeader,
-    Admin,
-}
+/// A person's role: the domain's own (`fieldbook_core::Role`), stored and sent by its code.
+pub use fieldbook_core::Role;
 
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Officer, Role::TeamLeader, Role::Admin];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::TeamLeader => "team_leader",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
+/// Serialise a role by its stable code (`team_leader`); core types are not `Serialize`.
+pub fn role_code<S: serde::Serializer>(role: &Role, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(role.code())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,6 +73,7 @@ pub struct Team {
 pub struct User {
     pub id: Uuid,
     pub name: String,
+    #[serde(serialize_with = "role_code")]
     pub role: Role,
     pub team: Option<Team>,
     pub created_at: i64,

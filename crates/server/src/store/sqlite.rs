@@ -263,7 +263,10 @@ struct RawUser {
 
 impl RawUser {
     fn into_credentials(self) -> Result<UserCredentials> {
-        let role = Role::parse(&self.role)
+        let role = self
+            .role
+            .parse::<Role>()
+            .ok()
             .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", self.role)))?;
         let team = match (self.team_id, self.team_name, self.team_created_at) {
             (Some(id), Some(name), Some(created_at)) => Some(Team {

@@ -155,6 +155,8 @@ pub struct Registration<'a> {
     pub device_id: &'a str,
     pub device_number: u32,
     pub device_name: &'a str,
+    /// The person id the device minted when it was set up (its cases carry it), if any.
+    pub person_id: Option<&'a str>,
 }
 
 /// A registered device: the token is shown this once.
@@ -276,15 +278,26 @@ impl Accounts {
             return Err(AccountError::BadCredentials);
         };
         let (token, sha) = new_token()?;
+        let alias = r
+            .person_id
+            .map(|p| {
+                Uuid::parse_str(p)
+                    .map_err(|_| invalid("invalid_person_id", "person_id must be a UUID"))
+            })
+            .transpose()?;
         let device = self.store.transaction(|tx| {
-            tx.register_device(&NewDevice {
+            let device = tx.register_device(&NewDevice {
                 device_id,
                 user_id: user.id,
                 device_number: r.device_number,
                 name: device_name,
                 token_sha256: sha,
                 now: now_ms(),
-            })
+            })?;
+            if let Some(p) = alias.filter(|p| *p != user.id) {
+                tx.add_person_alias(p, user.id, now_ms())?;
+            }
+            Ok::<_, StoreError>(device)
         })?;
         Ok(Registered {
             token,

@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/auth/v1/register", post(register))
         .route("/auth/v1/whoami", get(whoami))
+        .route("/sync/v1/sync", post(crate::sync_api::sync))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -248,6 +249,9 @@ struct RegisterBody {
     device_id: String,
     device_number: u32,
     device_name: String,
+    /// The person id the device minted at set-up (optional).
+    #[serde(default)]
+    person_id: Option<String>,
 }
 
 async fn register(
@@ -262,6 +266,7 @@ async fn register(
             device_id: &body.device_id,
             device_number: body.device_number,
             device_name: &body.device_name,
+            person_id: body.person_id.as_deref(),
         })
     })
     .await?;

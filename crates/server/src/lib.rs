@@ -12,3 +12,4 @@ pub mod accounts;
 pub mod cli;
 pub mod http;
 pub mod store;
+pub mod sync_api;

@@ -226,6 +226,13 @@ pub trait Tx {
     /// how many visible cases follow. Admin: all; team leader: their team's; officer: assigned
     /// to or created by them.
     fn cases_since(&self, viewer: &Viewer, after_seq: u64, limit: u32) -> Result<CasePage>;
+    /// Record `person_id` (minted by one of the user's devices) as another id of the user;
+    /// `person_taken` if it already names another user.
+    fn add_person_alias(&self, person_id: Uuid, user_id: Uuid, now: i64) -> Result<()>;
+    /// The person ids the user's devices minted.
+    fn person_aliases(&self, user_id: Uuid) -> Result<Vec<Uuid>>;
+    /// The user a person id (a user id or an alias) names.
+    fn user_of_person(&self, person_id: Uuid) -> Result<Option<User>>;
     /// The automerge heads (hex change hashes) the server knows the device has for a case.
     fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>>;
     fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()>;

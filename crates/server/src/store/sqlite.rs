@@ -18,9 +18,10 @@ use super::{
 };
 
 /// The schema migrations, in order; file `N` takes the database to `user_version = N`.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../../migrations/server/sqlite/0001_init.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
+    include_str!("../../../../migrations/server/sqlite/0002_person_aliases.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -709,6 +710,59 @@ impl Tx for SqliteTx<'_> {
             serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("heads {t:?}: {e}")))
         })
         .transpose()
+    }
+
+    fn add_person_alias(&self, person_id: Uuid, user_id: Uuid, now: i64) -> Result<()> {
+        let owner: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT user_id FROM person_aliases WHERE person_id = ?1",
+                [person_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match owner {
+            Some(o) if o == user_id.to_string() => Ok(()),
+            Some(_) => Err(StoreError::Conflict {
+                code: "person_taken",
+                message: format!("person id {person_id} belongs to another user"),
+            }),
+            None => {
+                self.conn.execute(
+                    "INSERT INTO person_aliases (person_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![person_id.to_string(), user_id.to_string(), now],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    fn person_aliases(&self, user_id: Uuid) -> Result<Vec<Uuid>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT person_id FROM person_aliases WHERE user_id = ?1 ORDER BY person_id",
+        )?;
+        let ids: Vec<String> = stmt
+            .query_map([user_id.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|s| parse_uuid(s)).collect()
+    }
+
+    fn user_of_person(&self, person_id: Uuid) -> Result<Option<User>> {
+        if let Some(u) = self.user(person_id)? {
+            return Ok(Some(u));
+        }
+        let owner: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT user_id FROM person_aliases WHERE person_id = ?1",
+                [person_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match owner {
+            Some(o) => self.user(parse_uuid(&o)?),
+            None => Ok(None),
+        }
     }
 
     fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()> {

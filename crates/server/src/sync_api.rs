@@ -1,0 +1,234 @@
+//! `POST /sync/v1/sync`: one round trip of the sync protocol (`docs/sync.md`), in one store
+//! transaction. A batch id seen before gets the answer stored for it and changes nothing; each
+//! pushed case goes through `fieldbook_sync::apply_push` with the device's rights; accepted
+//! changes get the next server sequence number; the answer carries a page of the cases the person
+//! may see that changed after the device's `since`, each as only the changes it lacks (as far as
+//! the server knows: the heads of the device's own accepted pushes).
+
+use automerge::{ActorId, AutoCommit};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use fieldbook_core::PersonId;
+use fieldbook_sync::{
+    Ack, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest, SyncResponse,
+    apply_push, changes_since, heads_hex, parse_heads,
+};
+use uuid::Uuid;
+
+use crate::http::{ApiError, ApiJson, AppState, Authenticated, blocking};
+use crate::store::{CaseWrite, StoreError, Tx, Viewer};
+
+/// The longest batch id accepted (a UUID is 36 characters).
+const MAX_BATCH_ID: usize = 64;
+
+pub async fn sync(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(req): ApiJson<SyncRequest>,
+) -> Result<Json<SyncResponse>, ApiError> {
+    if req.protocol != PROTOCOL {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_protocol",
+            format!(
+                "this server speaks sync protocol {PROTOCOL}, not {}",
+                req.protocol
+            ),
+        ));
+    }
+    if req.batch_id.is_empty()
+        || req.batch_id.len() > MAX_BATCH_ID
+        || req.batch_id.chars().any(char::is_control)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_batch_id",
+            format!("batch_id must be 1 to {MAX_BATCH_ID} printable characters"),
+        ));
+    }
+    if req.push.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("push at most {MAX_BATCH} cases per request"),
+        ));
+    }
+    let store = state.accounts.store().clone();
+    let response = blocking(move || store.transaction(|tx| round_trip(tx, &auth, &req))).await?;
+    Ok(Json(response))
+}
+
+/// What can stop a round trip as a whole (a refused case is not that: it is in the answer).
+#[derive(Debug)]
+pub enum SyncFailure {
+    Store(StoreError),
+    Internal(String),
+}
+
+impl From<StoreError> for SyncFailure {
+    fn from(e: StoreError) -> Self {
+        SyncFailure::Store(e)
+    }
+}
+
+impl From<SyncFailure> for ApiError {
+    fn from(e: SyncFailure) -> ApiError {
+        match e {
+            SyncFailure::Store(s) => s.into(),
+            SyncFailure::Internal(m) => {
+                tracing::error!(error = %m, "sync failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "the server failed; try again later",
+                )
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A person id as the server files it: the user it names (a user id, or a device-minted alias),
+/// else as it is.
+fn resolve(tx: &dyn Tx, person: &str) -> Result<String, StoreError> {
+    match Uuid::parse_str(person) {
+        Ok(id) => Ok(tx
+            .user_of_person(id)?
+            .map_or_else(|| person.to_string(), |u| u.id.to_string())),
+        Err(_) => Ok(person.to_string()),
+    }
+}
+
+fn round_trip(
+    tx: &dyn Tx,
+    auth: &Authenticated,
+    req: &SyncRequest,
+) -> Result<SyncResponse, SyncFailure> {
+    let device_id = auth.device.device_id;
+    if let Some(bytes) = tx.applied_batch(device_id, &req.batch_id)? {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| SyncFailure::Internal(format!("stored batch answer: {e}")));
+    }
+    let user = &auth.user;
+    let team = user.team.as_ref().map(|t| t.id.to_string());
+    let aliases = tx
+        .person_aliases(user.id)?
+        .into_iter()
+        .map(PersonId::from_uuid)
+        .collect::<Vec<_>>();
+    let actors = vec![ActorId::from(device_id.as_bytes().as_slice())];
+
+    let mut acks = Vec::new();
+    let mut refused = Vec::new();
+    for p in &req.push {
+        let stored = tx.get_case(&p.case_id)?;
+        let in_team = team.is_some() && stored.as_ref().and_then(|c| c.team_id.clone()) == team;
+        let rights = Rights {
+            person: PersonId::from_uuid(user.id),
+            aliases: aliases.clone(),
+            role: user.role,
+            actors: actors.clone(),
+            in_team,
+        };
+        let outcome = parse_heads(&p.heads).and_then(|heads| {
+            apply_push(
+                stored.as_ref().map(|c| c.doc.as_slice()),
+                &p.case_id,
+                &p.changes,
+                &heads,
+                &rights,
+            )
+        });
+        match outcome {
+            Ok(applied) => {
+                let seq = match (&stored, applied.changed) {
+                    (Some(s), false) => s.seq,
+                    _ => {
+                        let created_by = resolve(tx, &applied.meta.created_by)?;
+                        let assignee = applied
+                            .meta
+                            .assignee
+                            .as_deref()
+                            .map(|a| resolve(tx, a))
+                            .transpose()?;
+                        let team_id = match stored.as_ref().and_then(|s| s.team_id.clone()) {
+                            Some(t) => Some(t),
+                            None => Uuid::parse_str(&created_by)
+                                .ok()
+                                .map(|id| tx.user(id))
+                                .transpose()?
+                                .flatten()
+                                .and_then(|u| u.team.map(|t| t.id.to_string())),
+                        };
+                        tx.put_case(&CaseWrite {
+                            case_id: &p.case_id,
+                            doc: &applied.doc,
+                            created_by: Some(&created_by),
+                            assignee: assignee.as_deref(),
+                            team_id: team_id.as_deref(),
+                            kind: Some(&applied.meta.kind),
+                            status: Some(&applied.meta.status),
+                            updated_at: Some(now_ms()),
+                        })?
+                    }
+                };
+                // The device holds what it pushed: later pulls send only what follows.
+                tx.set_device_heads(device_id, &p.case_id, &p.heads)?;
+                acks.push(Ack {
+                    case_id: p.case_id.clone(),
+                    heads: p.heads.clone(),
+                    seq,
+                });
+            }
+            Err(e) => refused.push(RefusedCase {
+                case_id: p.case_id.clone(),
+                code: e.code().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    let page_size = req.page_size.clamp(1, MAX_BATCH as u32);
+    let page = tx.cases_since(&Viewer::of(user), req.since, page_size)?;
+    let total = page.cases.len() as u64 + page.remaining;
+    let mut pull = Vec::with_capacity(page.cases.len());
+    let mut next_since = req.since;
+    for c in page.cases {
+        let known = match tx.device_heads(device_id, &c.case_id)? {
+            Some(h) => parse_heads(&h).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let changes = changes_since(&c.doc, &known)
+            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
+        let heads = AutoCommit::load(&c.doc)
+            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?
+            .get_heads();
+        next_since = next_since.max(c.seq);
+        pull.push(PulledCase {
+            case_id: c.case_id,
+            seq: c.seq,
+            changes,
+            heads: heads_hex(&heads),
+        });
+    }
+    let response = SyncResponse {
+        protocol: PROTOCOL,
+        batch_id: req.batch_id.clone(),
+        acks,
+        refused,
+        pull,
+        next_since,
+        remaining: page.remaining,
+        total,
+    };
+    let bytes =
+        serde_json::to_vec(&response).map_err(|e| SyncFailure::Internal(format!("answer: {e}")))?;
+    tx.put_applied_batch(device_id, &req.batch_id, &bytes, now_ms())?;
+    Ok(response)
+}

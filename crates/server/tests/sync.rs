@@ -1,0 +1,321 @@
+//! `POST /sync/v1/sync` end to end: the real server binary on loopback, and real encrypted
+//! device stores (`fieldbook-store`) registered through the API, pushing and pulling with the
+//! protocol types of `fieldbook-sync`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{PASSWORD, Server, client, seed};
+use fieldbook_core::{CaseEdit, CaseKind, CaseStatus, NewCase, Role, Timestamp};
+use fieldbook_store::{CaseQuery, DeviceSetup, Store};
+use fieldbook_sync::{PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex, parse_heads};
+use serde_json::json;
+
+struct Device {
+    store: Store,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+async fn device(server: &Server, user: &str, role: Role) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let number = NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let store = Store::init(
+        dir.path(),
+        "device passphrase",
+        DeviceSetup {
+            person_name: user.into(),
+            role,
+            device_number: number,
+        },
+        Timestamp(1_790_000_000_000),
+    )
+    .unwrap();
+    let res = client()
+        .post(server.url("/auth/v1/register"))
+        .json(&json!({
+            "user": user, "password": PASSWORD,
+            "device_id": store.device().device_id.to_string(),
+            "device_number": number, "device_name": format!("{user}'s tablet"),
+            "person_id": store.device().person_id.to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let body: serde_json::Value = res.json().await.unwrap();
+    Device {
+        store,
+        token: body["token"].as_str().unwrap().to_string(),
+        _dir: dir,
+    }
+}
+
+async fn post(server: &Server, token: &str, req: &SyncRequest) -> SyncResponse {
+    let res = client()
+        .post(server.url("/sync/v1/sync"))
+        .bearer_auth(token)
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+impl Device {
+    fn request(&self, batch: &str, page_size: u32) -> SyncRequest {
+        SyncRequest {
+            protocol: PROTOCOL,
+            batch_id: batch.into(),
+            since: self.store.sync_since().unwrap(),
+            push: self
+                .store
+                .outgoing(50)
+                .unwrap()
+                .into_iter()
+                .map(|o| PushedCase {
+                    case_id: o.case_id,
+                    base_heads: heads_hex(&o.base_heads),
+                    changes: o.changes,
+                    heads: heads_hex(&o.sent_heads),
+                })
+                .collect(),
+            page_size,
+        }
+    }
+
+    fn apply(&mut self, req: &SyncRequest, res: &SyncResponse) {
+        for a in &res.acks {
+            let sent = req.push.iter().find(|p| p.case_id == a.case_id).unwrap();
+            self.store
+                .acknowledge(&a.case_id, &parse_heads(&sent.heads).unwrap())
+                .unwrap();
+        }
+        for r in &res.refused {
+            let sent = req.push.iter().find(|p| p.case_id == r.case_id).unwrap();
+            self.store
+                .refuse(
+                    &r.case_id,
+                    &parse_heads(&sent.heads).unwrap(),
+                    &r.code,
+                    &r.message,
+                )
+                .unwrap();
+        }
+        for p in &res.pull {
+            self.store
+                .merge_remote(&p.case_id, &p.changes, &parse_heads(&p.heads).unwrap())
+                .unwrap();
+        }
+        self.store.set_sync_since(res.next_since).unwrap();
+    }
+
+    /// Sync until up to date; returns the refusals seen.
+    async fn sync(&mut self, server: &Server) -> Vec<String> {
+        let mut refused = Vec::new();
+        for round in 0..50 {
+            let req = self.request(&uuid::Uuid::new_v4().to_string(), 2);
+            let res = post(server, &self.token, &req).await;
+            self.apply(&req, &res);
+            refused.extend(res.refused.iter().map(|r| r.code.clone()));
+            if res.remaining == 0 && self.store.outgoing(50).unwrap().is_empty() {
+                return refused;
+            }
+            assert!(round < 49, "sync did not finish");
+        }
+        refused
+    }
+
+    fn titles(&self) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .store
+            .list_cases(&CaseQuery {
+                limit: 500,
+                ..CaseQuery::default()
+            })
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| format!("{} {} {}", r.reference, r.title, r.status))
+            .collect();
+        t.sort();
+        t
+    }
+}
+
+fn create(d: &mut Device, title: &str) -> fieldbook_core::CaseId {
+    d.store
+        .create_case(
+            CaseKind::General,
+            NewCase {
+                title: title.into(),
+                ..NewCase::default()
+            },
+            Timestamp(1_790_000_000_000),
+        )
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn devices_sync_through_the_server_and_converge_within_their_rights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    let mut lena = device(&server, "lena", Role::TeamLeader).await;
+    let mut owen = device(&server, "owen", Role::Officer).await;
+
+    // Olive's cases reach the server and her team leader, not another officer.
+    let case = create(&mut olive, "Overgrown hedge");
+    create(&mut olive, "Abandoned car");
+    assert!(olive.sync(&server).await.is_empty());
+    assert!(olive.store.outgoing(50).unwrap().is_empty());
+    assert!(lena.sync(&server).await.is_empty());
+    assert_eq!(lena.titles(), olive.titles());
+    assert_eq!(lena.titles().len(), 2);
+    assert!(owen.sync(&server).await.is_empty());
+    assert!(owen.titles().is_empty(), "owen sees olive's cases");
+
+    // Concurrent edits to different fields merge on every device.
+    olive
+        .store
+        .change_case(case, Timestamp(1_790_000_100_000), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("Overgrown hedge, 4 Mill Road".into()),
+                    ..CaseEdit::default()
+                },
+                a,
+            )?;
+            Ok("title".into())
+        })
+        .unwrap();
+    lena.store
+        .change_case(case, Timestamp(1_790_000_100_000), |c, a| {
+            c.add_note("Owner phoned", a, Timestamp(1_790_000_100_000))?;
+            Ok("note".into())
+        })
+        .unwrap();
+    assert!(olive.sync(&server).await.is_empty());
+    assert!(lena.sync(&server).await.is_empty());
+    assert!(olive.sync(&server).await.is_empty());
+    let a = olive.store.load_case(case).unwrap();
+    let b = lena.store.load_case(case).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.title, "Overgrown hedge, 4 Mill Road");
+    assert_eq!(a.notes.len(), 1);
+    let id = case.to_string();
+    assert_eq!(
+        olive.store.case_heads(&id).unwrap(),
+        lena.store.case_heads(&id).unwrap()
+    );
+
+    // An officer's approval is refused with a reason; the edit stays on her device.
+    olive
+        .store
+        .change_case(case, Timestamp(1_790_000_200_000), |c, _| {
+            c.status = CaseStatus::Approved;
+            Ok("approve".into())
+        })
+        .unwrap();
+    assert_eq!(olive.sync(&server).await, ["transition_not_allowed"]);
+    let refused = olive.store.refused().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].message.contains("officer"), "{refused:?}");
+    assert_eq!(
+        olive.store.load_case(case).unwrap().status,
+        CaseStatus::Approved
+    );
+    // Nobody else got it.
+    assert!(lena.sync(&server).await.is_empty());
+    assert_eq!(lena.store.load_case(case).unwrap().status, CaseStatus::Open);
+}
+
+#[tokio::test]
+async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    create(&mut olive, "Fly-tipping in lay-by");
+    let req = olive.request("batch-1", 10);
+    let first = post(&server, &olive.token, &req).await;
+    assert_eq!(first.acks.len(), 1);
+    let seq = first.acks[0].seq;
+    // The answer was lost; the device sends the batch again.
+    let again = post(&server, &olive.token, &req).await;
+    assert_eq!(again, first);
+    // And the same changes in a new batch are acknowledged without a new sequence number.
+    let req2 = SyncRequest {
+        batch_id: "batch-2".into(),
+        ..req.clone()
+    };
+    let third = post(&server, &olive.token, &req2).await;
+    assert_eq!(third.acks[0].seq, seq);
+}
+
+#[tokio::test]
+async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    let olive = device(&server, "olive", Role::Officer).await;
+    let url = server.url("/sync/v1/sync");
+    let good = olive.request("b", 10);
+
+    let res = client().post(&url).json(&good).send().await.unwrap();
+    assert_eq!(res.status(), 401, "no token");
+    let bad_protocol = SyncRequest {
+        protocol: 99,
+        ..good.clone()
+    };
+    for (body, status, code) in [
+        (
+            serde_json::to_value(&bad_protocol).unwrap(),
+            400,
+            "unsupported_protocol",
+        ),
+        (json!({"protocol": 1}), 422, "invalid_body"),
+        (
+            serde_json::to_value(SyncRequest {
+                batch_id: String::new(),
+                ..good.clone()
+            })
+            .unwrap(),
+            422,
+            "invalid_batch_id",
+        ),
+    ] {
+        let res = client()
+            .post(&url)
+            .bearer_auth(&olive.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status);
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(v["code"], code, "{v}");
+    }
+    // Garbage changes for a case are refused for that case, not the batch.
+    let garbage = SyncRequest {
+        push: vec![PushedCase {
+            case_id: uuid::Uuid::new_v4().to_string(),
+            base_heads: vec![],
+            changes: b"not automerge".to_vec(),
+            heads: vec![],
+        }],
+        ..good.clone()
+    };
+    let res = post(&server, &olive.token, &garbage).await;
+    assert_eq!(res.refused[0].code, "malformed_changes");
+    let res = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

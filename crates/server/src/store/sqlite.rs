@@ -360,6 +360,18 @@ fn finish_case((mut case, seq): (CaseRecord, i64)) -> Result<CaseRecord> {
 }
 
 impl SqliteTx<'_> {
+    /// The user id a device-minted person id belongs to, if any.
+    fn alias_owner(&self, person_id: Uuid) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT user_id FROM person_aliases WHERE person_id = ?1",
+                [person_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     fn users_where(&self, filter: &str, param: &str) -> Result<Vec<UserCredentials>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u LEFT JOIN teams t ON t.team_id = u.team_id \
@@ -713,15 +725,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn add_person_alias(&self, person_id: Uuid, user_id: Uuid, now: i64) -> Result<()> {
-        let owner: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT user_id FROM person_aliases WHERE person_id = ?1",
-                [person_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match owner {
+        match self.alias_owner(person_id)? {
             Some(o) if o == user_id.to_string() => Ok(()),
             Some(_) => Err(StoreError::Conflict {
                 code: "person_taken",
@@ -751,15 +755,7 @@ impl Tx for SqliteTx<'_> {
         if let Some(u) = self.user(person_id)? {
             return Ok(Some(u));
         }
-        let owner: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT user_id FROM person_aliases WHERE person_id = ?1",
-                [person_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match owner {
+        match self.alias_owner(person_id)? {
             Some(o) => self.user(parse_uuid(&o)?),
             None => Ok(None),
         }

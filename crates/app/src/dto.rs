@@ -326,6 +326,50 @@ pub struct DraftArgs {
     pub value: String,
 }
 
+/// Signing in to the server. `Debug` leaves the password out.
+#[derive(Clone, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignInArgs {
+    /// https://… (http:// only to this computer).
+    pub server: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignInArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInArgs")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct SignedInDto {
+    pub server: String,
+    pub user: String,
+    pub person_name: String,
+    pub role: String,
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct RefusedDto {
+    pub case: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct SyncReportDto {
+    pub rounds: u32,
+    pub pushed: u32,
+    pub pulled: u32,
+    pub refused: Vec<RefusedDto>,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -358,6 +402,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     NoteArgs::export_all(&cfg)?;
     TransitionArgs::export_all(&cfg)?;
     DraftDto::export_all(&cfg)?;
+    SignInArgs::export_all(&cfg)?;
+    SignedInDto::export_all(&cfg)?;
+    RefusedDto::export_all(&cfg)?;
+    SyncReportDto::export_all(&cfg)?;
     DraftArgs::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())

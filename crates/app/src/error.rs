@@ -12,6 +12,9 @@ pub enum AppError {
     InvalidInput { field: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Talking to the server failed (or it refused).
+    #[error(transparent)]
+    Server(#[from] fieldbook_client::ClientError),
 }
 
 impl AppError {
@@ -20,6 +23,20 @@ impl AppError {
             Self::Locked => "locked",
             Self::InvalidInput { .. } => "invalid_input",
             Self::Store(e) => e.code(),
+            Self::Server(e) => match e.code() {
+                // Codes the server or client name are open-ended; map the common ones to
+                // 'static and pass others through as one code.
+                "insecure_server" => "insecure_server",
+                "invalid_server" => "invalid_server",
+                "not_signed_in" => "not_signed_in",
+                "server_unreachable" => "server_unreachable",
+                "device_revoked" => "device_revoked",
+                "bad_credentials" => "bad_credentials",
+                "device_number_taken" => "device_number_taken",
+                "device_taken" => "device_taken",
+                "person_taken" => "person_taken",
+                _ => "server_refused",
+            },
         }
     }
 

@@ -547,6 +547,72 @@ pub fn clear_drafts(ctx: &Ctx, prefix: &str) -> AppResult<u32> {
     ctx.with_store(|s| Ok(s.clear_drafts(prefix)? as u32))
 }
 
+// ---------------------------------------------------------------- server
+
+/// `url` as a server address this device may use (https, or http to this computer only).
+pub fn check_server(url: &str) -> AppResult<String> {
+    Ok(fieldbook_client::checked_url(url)?)
+}
+
+/// Register this device with the council's server as `user` (HTTPS, or http to this computer
+/// only); the token is kept in the encrypted device file.
+pub fn sign_in(ctx: &Ctx, args: SignInArgs) -> AppResult<SignedInDto> {
+    let now = ctx.now();
+    ctx.with_store(|s| {
+        let r = fieldbook_client::login(s, &args.server, &args.user, &args.password, now.millis())?;
+        Ok(SignedInDto {
+            server: r.server,
+            user: r.user_name,
+            person_name: r.person_name,
+            role: r.role,
+            team: r.team,
+        })
+    })
+}
+
+/// Send this device's changes to the server and fetch what it lacks. A device the council has
+/// revoked is wiped: its database and key file are deleted and it is locked.
+pub fn sync_now(ctx: &Ctx) -> AppResult<SyncReportDto> {
+    let now = ctx.now();
+    let result = ctx.with_store(|s| Ok(fieldbook_client::sync(s, now.millis())?));
+    match result {
+        Ok(r) => Ok(SyncReportDto {
+            rounds: r.rounds as u32,
+            pushed: r.pushed as u32,
+            pulled: r.pulled as u32,
+            refused: r
+                .refused
+                .into_iter()
+                .map(|(case, code, message)| RefusedDto {
+                    case,
+                    code,
+                    message,
+                })
+                .collect(),
+        }),
+        Err(AppError::Server(fieldbook_client::ClientError::Revoked(reason))) => {
+            wipe(ctx);
+            Err(AppError::Server(fieldbook_client::ClientError::Revoked(
+                reason,
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Close the store and delete the device's files (the council revoked the device).
+fn wipe(ctx: &Ctx) {
+    lock(ctx);
+    for name in [
+        fieldbook_store::DB_FILE,
+        "fieldbook.db-wal",
+        "fieldbook.db-shm",
+        fieldbook_store::KEY_FILE,
+    ] {
+        let _ = std::fs::remove_file(ctx.data_dir.join(name));
+    }
+}
+
 /// The inspection templates this build ships.
 pub fn templates() -> Vec<TemplateDto> {
     fieldbook_core::template::builtin_templates()

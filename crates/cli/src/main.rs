@@ -52,6 +52,16 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Register this device with the council's server (asks for your password, or reads
+    /// FIELDBOOK_PASSWORD). The server address must be https:// (http:// only to this computer).
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Send this device's changes to the server and fetch what it lacks.
+    Sync,
     /// Cases: create, list, show, edit, submit, review, history.
     #[command(subcommand)]
     Case(CaseCommand),
@@ -419,6 +429,61 @@ fn run(cli: Cli) -> Result<(), AppError> {
             out(json, &t, print::template);
         }
         Command::Demo { cases } => demo::run(json, cases)?,
+        Command::Login { server, user } => {
+            // A bad address is refused before any passphrase or password is asked for.
+            let server = app::check_server(&server)?;
+            let ctx = unlocked(&data)?;
+            let password = match std::env::var("FIELDBOOK_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => rpassword::prompt_password(format!("Password for {user} on {server}: "))
+                    .map_err(|e| AppError::InvalidInput {
+                        field: "password".into(),
+                        message: format!(
+                            "cannot read the password: {e} (set FIELDBOOK_PASSWORD to run without a terminal)"
+                        ),
+                    })?,
+            };
+            let signed = app::sign_in(
+                &ctx,
+                app::SignInArgs {
+                    server,
+                    user,
+                    password,
+                },
+            )?;
+            out(json, &signed, |s| {
+                format!(
+                    "Signed in to {} as {} ({}{})",
+                    s.server,
+                    s.person_name,
+                    s.role.replace('_', " "),
+                    s.team
+                        .as_deref()
+                        .map(|t| format!(", team {t}"))
+                        .unwrap_or_default()
+                )
+            });
+        }
+        Command::Sync => {
+            let ctx = unlocked(&data)?;
+            let r = app::sync_now(&ctx)?;
+            out(json, &r, |r| {
+                let mut s = format!(
+                    "Synced: sent {} {}, received {} {}",
+                    r.pushed,
+                    if r.pushed == 1 { "case" } else { "cases" },
+                    r.pulled,
+                    if r.pulled == 1 { "case" } else { "cases" }
+                );
+                for f in &r.refused {
+                    s.push_str(&format!(
+                        "\nRefused by the server: case {}: {} ({})",
+                        f.case, f.message, f.code
+                    ));
+                }
+                s
+            });
+        }
         Command::Simulate(SimulateCommand::Cases { count }) => {
             let ctx = unlocked(&data)?;
             let made = demo::sample_cases(&ctx, count)?;

@@ -64,6 +64,7 @@ impl Device {
         let mut c = Command::new(BIN);
         c.env_remove("FIELDBOOK_DATA")
             .env("FIELDBOOK_PASSPHRASE", pass)
+            .env("FIELDBOOK_PASSWORD", "a server password")
             .env("HOME", self.home())
             .env("XDG_DATA_HOME", self.home().join("xdg"))
             .env("TMPDIR", self.home())
@@ -1097,4 +1098,38 @@ fn demo_runs_and_keeps_its_database_encrypted() {
 
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!dir.exists());
+}
+
+#[test]
+fn login_and_sync_refuse_insecure_servers_and_devices_not_signed_in() {
+    let d = Device::officer();
+    d.refuses("not_signed_in", &["sync"]);
+    // Plain http to another machine is refused before any password is asked for or sent.
+    let message = d.refuses(
+        "insecure_server",
+        &[
+            "login",
+            "--server",
+            "http://fieldbook.example",
+            "--user",
+            "olive",
+        ],
+    );
+    assert!(message.contains("https://"), "{message}");
+    d.refuses(
+        "invalid_server",
+        &["login", "--server", "fieldbook", "--user", "olive"],
+    );
+    // Nothing listens on this loopback port: the server cannot be reached, and nothing changes.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    d.refuses(
+        "server_unreachable",
+        &["login", "--server", &url, "--user", "olive"],
+    );
+    d.refuses("not_signed_in", &["sync"]);
 }

@@ -319,3 +319,122 @@ async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
     let res = client().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// The device's own client (`fieldbook-client`, through the device API as the CLI and the app
+/// call it): sign in, sync both ways, and a revoked device wiped on its next sync.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
+    use fieldbook_app as app;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    let base = server.base.clone();
+    let devices = dir.path().to_path_buf();
+    let (olive_dir, lena_dir) = (devices.join("olive"), devices.join("lena"));
+
+    let report = tokio::task::spawn_blocking(move || {
+        let setup = |d: &std::path::Path, name: &str, role: &str, n: u32| {
+            let ctx = app::Ctx::new(d);
+            app::init_device(
+                &ctx,
+                app::InitArgs {
+                    passphrase: "device passphrase".into(),
+                    person_name: name.into(),
+                    role: role.into(),
+                    device_number: 100 + n,
+                },
+            )
+            .unwrap();
+            ctx
+        };
+        let olive = setup(&olive_dir, "Olive", "officer", 1);
+        let lena = setup(&lena_dir, "Lena", "team_leader", 2);
+        // Plain http to another machine is refused before anything is sent.
+        let e = app::sign_in(
+            &olive,
+            app::SignInArgs {
+                server: "http://fieldbook.example".into(),
+                user: "olive".into(),
+                password: PASSWORD.into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "insecure_server");
+        assert_eq!(app::sync_now(&olive).unwrap_err().code(), "not_signed_in");
+        let wrong = app::sign_in(
+            &olive,
+            app::SignInArgs {
+                server: base.clone(),
+                user: "olive".into(),
+                password: "not the password".into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(wrong.code(), "bad_credentials");
+        for (ctx, user) in [(&olive, "olive"), (&lena, "lena")] {
+            let s = app::sign_in(
+                ctx,
+                app::SignInArgs {
+                    server: base.clone(),
+                    user: user.into(),
+                    password: PASSWORD.into(),
+                },
+            )
+            .unwrap();
+            assert_eq!(s.team.as_deref(), Some("North"));
+        }
+        let c = app::create_case(
+            &olive,
+            app::NewCaseArgs {
+                kind: "general".into(),
+                title: "Fly-tipping behind the library".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let sent = app::sync_now(&olive).unwrap();
+        assert_eq!(sent.pushed, 1);
+        assert_eq!(app::device(&olive).unwrap().outbox_changes, 0);
+        let got = app::sync_now(&lena).unwrap();
+        assert_eq!(got.pulled, 1);
+        let seen = app::open_case(&lena, &c.reference).unwrap();
+        assert_eq!(seen.title, "Fly-tipping behind the library");
+        (olive, c.reference)
+    })
+    .await
+    .unwrap();
+    let (olive, _reference) = report;
+
+    // The council revokes Olive's device: its next sync says why and wipes it.
+    let devices_json = common::admin_ok(&data, &["device", "list", "--json"], None);
+    let list: serde_json::Value = serde_json::from_str(&devices_json).unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["user_name"] == "olive")
+        .unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    common::admin_ok(
+        &data,
+        &["device", "revoke", &id, "--reason", "Tablet reported lost"],
+        None,
+    );
+    let olive_dir = devices.join("olive");
+    tokio::task::spawn_blocking(move || {
+        let e = app::sync_now(&olive).unwrap_err();
+        assert_eq!(e.code(), "device_revoked");
+        assert!(e.to_string().contains("Tablet reported lost"), "{e}");
+        assert!(!olive.is_unlocked());
+        assert!(
+            !olive_dir.join("fieldbook.db").exists(),
+            "the database was not wiped"
+        );
+        assert!(!olive_dir.join("fieldbook.key").exists());
+    })
+    .await
+    .unwrap();
+}

@@ -23,6 +23,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0003_sync.sql",
         include_str!("../../../migrations/device/0003_sync.sql"),
     ),
+    (
+        4,
+        "0004_server_link.sql",
+        include_str!("../../../migrations/device/0004_server_link.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

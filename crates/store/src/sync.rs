@@ -7,7 +7,7 @@
 
 use automerge::{AutoCommit, ChangeHash};
 use fieldbook_core::Case;
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::{Result, Store, StoreError, docs, projection};
 
@@ -21,6 +21,30 @@ pub struct Outgoing {
     pub changes: Vec<u8>,
     /// The document's heads when these changes were taken (pass back to [`Store::acknowledge`]).
     pub sent_heads: Vec<ChangeHash>,
+}
+
+/// The server this device is registered with, and how its last sync went.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerLink {
+    pub url: String,
+    /// The bearer token (secret: kept only in the encrypted file; `Debug` leaves it out).
+    pub token: String,
+    pub user_name: String,
+    pub linked_at: i64,
+    pub last_sync_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for ServerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLink")
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .field("user_name", &self.user_name)
+            .field("last_sync_at", &self.last_sync_at)
+            .field("last_error", &self.last_error)
+            .finish()
+    }
 }
 
 /// A case whose changes the server refused.
@@ -244,6 +268,55 @@ impl Store {
         self.conn
             .prepare_cached("UPDATE sync_state SET since = max(since, ?1) WHERE id = 1")?
             .execute([since as i64])?;
+        Ok(())
+    }
+
+    /// Remember the server this device registered with, and its token (replacing any earlier).
+    pub fn link_server(&mut self, url: &str, token: &str, user_name: &str, now: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO server_link (id, url, token, user_name, linked_at) VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET url = excluded.url, token = excluded.token,
+                     user_name = excluded.user_name, linked_at = excluded.linked_at,
+                     last_sync_at = NULL, last_error = NULL",
+            )?
+            .execute(params![url, token, user_name, now])?;
+        Ok(())
+    }
+
+    /// The server this device is registered with, if any.
+    pub fn server_link(&self) -> Result<Option<ServerLink>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT url, token, user_name, linked_at, last_sync_at, last_error
+                 FROM server_link WHERE id = 1",
+            )?
+            .query_row([], |r| {
+                Ok(ServerLink {
+                    url: r.get(0)?,
+                    token: r.get(1)?,
+                    user_name: r.get(2)?,
+                    linked_at: r.get(3)?,
+                    last_sync_at: r.get(4)?,
+                    last_error: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// How the last sync went: `error` None for success (which also stamps the time).
+    pub fn record_sync(&mut self, now: i64, error: Option<&str>) -> Result<()> {
+        match error {
+            None => self.conn.execute(
+                "UPDATE server_link SET last_sync_at = ?1, last_error = NULL WHERE id = 1",
+                params![now],
+            )?,
+            Some(e) => self.conn.execute(
+                "UPDATE server_link SET last_error = ?1 WHERE id = 1",
+                params![e],
+            )?,
+        };
         Ok(())
     }
 

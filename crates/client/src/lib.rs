@@ -1,0 +1,283 @@
+//! A Fieldbook device's side of talking to the back-office server: registering the device
+//! (`login`) and running a sync (`sync`) over HTTPS, following `docs/sync.md`. It moves the
+//! store's outgoing changes and the server's answers between `fieldbook-store` and the wire types
+//! of `fieldbook-sync`, page by page until up to date. Plain `http://` is refused except to
+//! loopback (tests, a server on the same machine).
+//!
+//! It must not know the UI, Tauri or terminals, nor decide anything about cases: the server
+//! decides what it accepts, the store how changes are kept. A front end calls it through
+//! `fieldbook-app`.
+
+use std::time::Duration;
+
+use fieldbook_store::Store;
+use fieldbook_sync::{
+    ErrorBody, MAX_BATCH, PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex, parse_heads,
+};
+
+/// How long one request may take before the sync gives up (it resumes next time).
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Cases per pull page.
+const PAGE: u32 = 100;
+/// A sync that has not caught up after this many round trips stops (and resumes next time).
+const MAX_ROUNDS: usize = 10_000;
+
+/// Why talking to the server failed. [`ClientError::code`] is stable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error(
+        "{0} is not a secure address: use https:// (plain http:// is allowed only to this computer)"
+    )]
+    Insecure(String),
+    #[error("'{0}' is not a server address, for example https://fieldbook.anytown.gov.uk")]
+    BadUrl(String),
+    #[error("this device is not signed in to a server: sign in first")]
+    NotSignedIn,
+    #[error("the server cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("this device was removed from Fieldbook by the council ({0}); its data is being wiped")]
+    Revoked(String),
+    #[error("{message}")]
+    Refused { code: String, message: String },
+    #[error(transparent)]
+    Store(#[from] fieldbook_store::StoreError),
+}
+
+impl ClientError {
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Insecure(_) => "insecure_server",
+            Self::BadUrl(_) => "invalid_server",
+            Self::NotSignedIn => "not_signed_in",
+            Self::Unreachable(_) => "server_unreachable",
+            Self::Revoked(_) => "device_revoked",
+            Self::Refused { code, .. } => code,
+            Self::Store(e) => e.code(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// `url` without a trailing slash, if it may be used: https, or http to loopback only.
+pub fn checked_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(url).map_err(|_| ClientError::BadUrl(url.to_string()))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(ClientError::Insecure(url.to_string()));
+            }
+        }
+        _ => return Err(ClientError::BadUrl(url.to_string())),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(ClientError::BadUrl(url.to_string()));
+    }
+    Ok(url.to_string())
+}
+
+fn http() -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .map_err(|e| ClientError::Unreachable(e.to_string()))
+}
+
+/// A non-2xx answer as an error: the server's `{code, message}`, with 401 `device_revoked`
+/// singled out (the caller wipes the device).
+fn failure(res: reqwest::blocking::Response) -> ClientError {
+    let status = res.status();
+    match res.json::<ErrorBody>() {
+        Ok(b) if b.code == "device_revoked" => ClientError::Revoked(b.message),
+        Ok(b) => ClientError::Refused {
+            code: b.code,
+            message: b.message,
+        },
+        Err(_) => ClientError::Refused {
+            code: format!("http_{}", status.as_u16()),
+            message: format!("the server answered {status}"),
+        },
+    }
+}
+
+/// What signing in gave this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub server: String,
+    pub user_name: String,
+    pub person_name: String,
+    pub role: String,
+    pub team: Option<String>,
+}
+
+/// Register this device with the server as `user`, and keep the token in the store.
+pub fn login(
+    store: &mut Store,
+    server: &str,
+    user: &str,
+    password: &str,
+    now: i64,
+) -> Result<SignedIn> {
+    let server = checked_url(server)?;
+    let d = store.device().clone();
+    let res = http()?
+        .post(format!("{server}/auth/v1/register"))
+        .json(&serde_json::json!({
+            "user": user,
+            "password": password,
+            "device_id": d.device_id.to_string(),
+            "device_number": d.device_number,
+            "device_name": format!("{}'s device {}", d.person_name, d.device_number),
+            "person_id": d.person_id.to_string(),
+        }))
+        .send()
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(failure(res));
+    }
+    let body: serde_json::Value = res
+        .json()
+        .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))?;
+    let token = body["token"]
+        .as_str()
+        .ok_or_else(|| ClientError::Unreachable("the server sent no token".into()))?;
+    store.link_server(&server, token, user, now)?;
+    let text = |k: &str| body[k].as_str().map(str::to_string);
+    Ok(SignedIn {
+        server,
+        user_name: user.to_string(),
+        person_name: text("person_name").unwrap_or_default(),
+        role: text("role").unwrap_or_default(),
+        team: text("team"),
+    })
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub pushed: usize,
+    pub pulled: usize,
+    /// (case id, code, message) for each case the server refused.
+    pub refused: Vec<(String, String, String)>,
+}
+
+/// Push everything waiting and pull everything new, page by page, until up to date. Each
+/// answer is applied to the store as it arrives, so a cut connection loses at most the page in
+/// flight (sent again next time). The outcome is recorded in the store for the status line.
+pub fn sync(store: &mut Store, now: i64) -> Result<SyncReport> {
+    let result = run(store);
+    let error = result.as_ref().err().map(ToString::to_string);
+    if !matches!(result, Err(ClientError::Revoked(_))) {
+        store.record_sync(now, error.as_deref())?;
+    }
+    result
+}
+
+fn run(store: &mut Store) -> Result<SyncReport> {
+    let link = store.server_link()?.ok_or(ClientError::NotSignedIn)?;
+    let client = http()?;
+    let mut report = SyncReport::default();
+    for _ in 0..MAX_ROUNDS {
+        let outgoing = store.outgoing(MAX_BATCH)?;
+        let req = SyncRequest {
+            protocol: PROTOCOL,
+            batch_id: uuid::Uuid::new_v4().to_string(),
+            since: store.sync_since()?,
+            push: outgoing
+                .iter()
+                .map(|o| PushedCase {
+                    case_id: o.case_id.clone(),
+                    base_heads: heads_hex(&o.base_heads),
+                    changes: o.changes.clone(),
+                    heads: heads_hex(&o.sent_heads),
+                })
+                .collect(),
+            page_size: PAGE,
+        };
+        let res = client
+            .post(format!("{}/sync/v1/sync", link.url))
+            .bearer_auth(&link.token)
+            .json(&req)
+            .send()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !res.status().is_success() {
+            return Err(failure(res));
+        }
+        let answer: SyncResponse = res
+            .json()
+            .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))?;
+        report.rounds += 1;
+        for a in &answer.acks {
+            if let Some(o) = outgoing.iter().find(|o| o.case_id == a.case_id) {
+                store.acknowledge(&o.case_id, &o.sent_heads)?;
+                report.pushed += 1;
+            }
+        }
+        for r in &answer.refused {
+            if let Some(o) = outgoing.iter().find(|o| o.case_id == r.case_id) {
+                store.refuse(&o.case_id, &o.sent_heads, &r.code, &r.message)?;
+                report
+                    .refused
+                    .push((r.case_id.clone(), r.code.clone(), r.message.clone()));
+            }
+        }
+        for p in &answer.pull {
+            let heads = parse_heads(&p.heads).map_err(|e| ClientError::Refused {
+                code: "bad_answer".into(),
+                message: e.to_string(),
+            })?;
+            store.merge_remote(&p.case_id, &p.changes, &heads)?;
+            report.pulled += 1;
+        }
+        store.set_sync_since(answer.next_since)?;
+        let nothing_left = store.outgoing(MAX_BATCH)?.is_empty();
+        if answer.remaining == 0 && nothing_left {
+            return Ok(report);
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_accepted() {
+        for ok in [
+            "https://fieldbook.anytown.gov.uk/",
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(checked_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            checked_url("https://x.example/").ok().as_deref(),
+            Some("https://x.example")
+        );
+        for (bad, code) in [
+            ("http://fieldbook.anytown.gov.uk", "insecure_server"),
+            ("http://10.0.0.5", "insecure_server"),
+            ("ftp://x", "invalid_server"),
+            ("not a url", "invalid_server"),
+        ] {
+            assert_eq!(
+                checked_url(bad).map_err(|e| e.code().to_string()),
+                Err(code.into()),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -237,7 +237,17 @@ fn run(store: &mut Store) -> Result<SyncReport> {
                 code: "bad_answer".into(),
                 message: e.to_string(),
             })?;
-            store.merge_remote(&p.case_id, &p.changes, &heads)?;
+            let actors: Vec<fieldbook_store::RemoteActor> = p
+                .actors
+                .iter()
+                .map(|a| fieldbook_store::RemoteActor {
+                    actor: a.actor.clone(),
+                    device_id: a.device_id.clone(),
+                    person_id: a.person_id.clone(),
+                    person_name: a.person_name.clone(),
+                })
+                .collect();
+            store.merge_remote(&p.case_id, &p.changes, &heads, &actors)?;
             report.pulled += 1;
         }
         store.set_sync_since(answer.next_since)?;

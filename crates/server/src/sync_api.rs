@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use fieldbook_core::PersonId;
 use fieldbook_sync::{
-    Ack, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest, SyncResponse,
-    apply_push, changes_since, heads_hex, parse_heads,
+    Ack, ActorInfo, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest,
+    SyncResponse, apply_push, changes_since, heads_hex, parse_heads,
 };
 use uuid::Uuid;
 
@@ -103,6 +103,34 @@ fn resolve(tx: &dyn Tx, person: &str) -> Result<String, StoreError> {
             .map_or_else(|| person.to_string(), |u| u.id.to_string())),
         Err(_) => Ok(person.to_string()),
     }
+}
+
+/// The devices and people behind a document's automerge actors (a device writes as the 16
+/// bytes of its id); actors the server does not know are left out.
+fn writers(tx: &dyn Tx, doc: &mut AutoCommit) -> Result<Vec<ActorInfo>, StoreError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for meta in doc.get_changes_meta(&[]) {
+        let hex = meta.actor.to_hex_string();
+        if !seen.insert(hex.clone()) {
+            continue;
+        }
+        let Ok(id) = Uuid::from_slice(meta.actor.to_bytes()) else {
+            continue;
+        };
+        let Some(device) = tx.device(id)? else {
+            continue;
+        };
+        if let Some(user) = tx.user(device.user_id)? {
+            out.push(ActorInfo {
+                actor: hex,
+                device_id: id.to_string(),
+                person_id: user.id.to_string(),
+                person_name: user.name,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn round_trip(
@@ -206,15 +234,17 @@ fn round_trip(
         };
         let changes = changes_since(&c.doc, &known)
             .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
-        let heads = AutoCommit::load(&c.doc)
-            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?
-            .get_heads();
+        let mut doc = AutoCommit::load(&c.doc)
+            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
+        let heads = doc.get_heads();
+        let actors = writers(tx, &mut doc)?;
         next_since = next_since.max(c.seq);
         pull.push(PulledCase {
             case_id: c.case_id,
             seq: c.seq,
             changes,
             heads: heads_hex(&heads),
+            actors,
         });
     }
     let response = SyncResponse {

@@ -107,7 +107,7 @@ impl Device {
         }
         for p in &res.pull {
             self.store
-                .merge_remote(&p.case_id, &p.changes, &parse_heads(&p.heads).unwrap())
+                .merge_remote(&p.case_id, &p.changes, &parse_heads(&p.heads).unwrap(), &[])
                 .unwrap();
         }
         self.store.set_sync_since(res.next_since).unwrap();
@@ -400,6 +400,13 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
         assert_eq!(got.pulled, 1);
         let seen = app::open_case(&lena, &c.reference).unwrap();
         assert_eq!(seen.title, "Fly-tipping behind the library");
+        // Lena's history names who wrote the case: the server told her device.
+        let history = app::history(&lena, &c.reference).unwrap();
+        assert_eq!(
+            history[0].person.as_ref().and_then(|p| p.name.as_deref()),
+            Some("olive"),
+            "{history:?}"
+        );
         (olive, c.reference)
     })
     .await

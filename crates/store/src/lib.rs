@@ -33,7 +33,7 @@ pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
-pub use sync::{Outgoing, Refused, ServerLink};
+pub use sync::{Outgoing, Refused, RemoteActor, ServerLink};
 
 /// The database file inside a device's data directory.
 pub const DB_FILE: &str = "fieldbook.db";

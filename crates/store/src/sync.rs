@@ -47,6 +47,16 @@ impl std::fmt::Debug for ServerLink {
     }
 }
 
+/// A writer of changes on another device, as the server names them (for history).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteActor {
+    /// The automerge actor id, hex.
+    pub actor: String,
+    pub device_id: String,
+    pub person_id: String,
+    pub person_name: String,
+}
+
 /// A case whose changes the server refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
@@ -206,6 +216,7 @@ impl Store {
         case_id: &str,
         changes: &[u8],
         server_heads: &[ChangeHash],
+        actors: &[RemoteActor],
     ) -> Result<Case> {
         let tx = self
             .conn
@@ -259,6 +270,22 @@ impl Store {
              ON CONFLICT (case_pk) DO UPDATE SET acked_heads = excluded.acked_heads",
         )?
         .execute(params![pk, heads_json(server_heads)])?;
+        // Who wrote what: learnt actors name their device and person in history from now on
+        // (this device's own row is never replaced).
+        for a in actors {
+            tx.prepare_cached(
+                "INSERT INTO actors (actor, device_id, person_id, person_name) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (actor) DO UPDATE SET person_name = excluded.person_name
+                 WHERE actors.device_id <> ?5",
+            )?
+            .execute(params![
+                a.actor,
+                a.device_id,
+                a.person_id,
+                a.person_name,
+                self.device.device_id.to_string()
+            ])?;
+        }
         tx.commit()?;
         Ok(case)
     }

@@ -118,7 +118,7 @@ impl Device {
                 let changes = changes_since(doc, &known).unwrap();
                 let mut d = automerge::AutoCommit::load(doc).unwrap();
                 let heads = d.get_heads();
-                self.store.merge_remote(id, &changes, &heads).unwrap();
+                self.store.merge_remote(id, &changes, &heads, &[]).unwrap();
                 server.known.insert((self.n, id.clone()), heads);
                 last = *seq;
             }

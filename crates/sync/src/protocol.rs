@@ -93,6 +93,20 @@ pub struct PulledCase {
     pub changes: Vec<u8>,
     /// The case's heads on the server after these changes.
     pub heads: Vec<String>,
+    /// Who wrote the case's changes: each automerge actor with its device and person, so the
+    /// device's history can name them.
+    #[serde(default)]
+    pub actors: Vec<ActorInfo>,
+}
+
+/// An automerge actor (hex) and the device and person behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorInfo {
+    pub actor: String,
+    pub device_id: String,
+    pub person_id: String,
+    pub person_name: String,
 }
 
 /// A refusal of the whole request (4xx), as `{code, message}`.

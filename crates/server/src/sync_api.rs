@@ -143,6 +143,8 @@ fn round_trip(
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncFailure::Internal(format!("stored batch answer: {e}")));
     }
+    // Everything pulled up to `since` is on the device now.
+    tx.confirm_pending_heads(device_id, req.since)?;
     let user = &auth.user;
     let team = user.team.as_ref().map(|t| t.id.to_string());
     let aliases = tx
@@ -239,6 +241,7 @@ fn round_trip(
         let heads = doc.get_heads();
         let actors = writers(tx, &mut doc)?;
         next_since = next_since.max(c.seq);
+        tx.set_pending_heads(device_id, &c.case_id, &heads_hex(&heads), c.seq)?;
         pull.push(PulledCase {
             case_id: c.case_id,
             seq: c.seq,

@@ -445,3 +445,51 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn once_a_device_confirms_a_pull_it_gets_only_what_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    let mut lena = device(&server, "lena", Role::TeamLeader).await;
+    let case = create(&mut olive, "Graffiti on the bus shelter");
+    assert!(olive.sync(&server).await.is_empty());
+
+    // Lena's first pull of the case is the whole document.
+    let req = lena.request("first", 10);
+    let first = post(&server, &lena.token, &req).await;
+    lena.apply(&req, &first);
+    let whole = first.pull[0].changes.len();
+
+    olive
+        .store
+        .change_case(case, Timestamp(1_790_000_300_000), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some("Graffiti on the bus shelter, Mill Road".into()),
+                    ..CaseEdit::default()
+                },
+                a,
+            )?;
+            Ok("title".into())
+        })
+        .unwrap();
+    assert!(olive.sync(&server).await.is_empty());
+
+    // Her next request confirms the first page (its `since`), so the case comes as a delta.
+    let req = lena.request("second", 10);
+    let second = post(&server, &lena.token, &req).await;
+    let delta = second.pull[0].changes.len();
+    assert!(delta * 2 < whole, "delta {delta} bytes vs whole {whole}");
+    lena.apply(&req, &second);
+    assert_eq!(
+        lena.store.load_case(case).unwrap().title,
+        "Graffiti on the bus shelter, Mill Road"
+    );
+    assert_eq!(
+        lena.store.case_heads(&case.to_string()).unwrap(),
+        olive.store.case_heads(&case.to_string()).unwrap()
+    );
+}

@@ -236,6 +236,16 @@ pub trait Tx {
     /// The automerge heads (hex change hashes) the server knows the device has for a case.
     fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>>;
     fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()>;
+    /// Heads sent to the device in a pull page with sequence `seq`: pending until confirmed.
+    fn set_pending_heads(
+        &self,
+        device_id: Uuid,
+        case_id: &str,
+        heads: &[String],
+        seq: u64,
+    ) -> Result<()>;
+    /// The device has applied every pull up to `since`: its pending heads up to there are known.
+    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()>;
     /// The response stored for a batch the device already sent.
     fn applied_batch(&self, device_id: Uuid, batch_id: &str) -> Result<Option<Vec<u8>>>;
     /// Records a batch's response; `batch_applied` if that batch id is already recorded.

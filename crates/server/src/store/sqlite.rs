@@ -21,6 +21,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_person_aliases.sql"),
+    include_str!("../../../../migrations/server/sqlite/0003_pending_heads.sql"),
 ];
 
 /// The schema version this build writes.
@@ -722,6 +723,35 @@ impl Tx for SqliteTx<'_> {
             serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("heads {t:?}: {e}")))
         })
         .transpose()
+    }
+
+    fn set_pending_heads(
+        &self,
+        device_id: Uuid,
+        case_id: &str,
+        heads: &[String],
+        seq: u64,
+    ) -> Result<()> {
+        let text =
+            serde_json::to_string(heads).map_err(|e| StoreError::Corrupt(format!("heads: {e}")))?;
+        self.conn.execute(
+            "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
+             VALUES (?1, ?2, '[]', ?3, ?4)
+             ON CONFLICT (device_id, case_id) DO UPDATE SET
+                 pending_heads = excluded.pending_heads, pending_seq = excluded.pending_seq",
+            params![device_id.to_string(), case_id, text, to_i64(seq)?],
+        )?;
+        Ok(())
+    }
+
+    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
+                 pending_seq = NULL
+             WHERE device_id = ?1 AND pending_seq IS NOT NULL AND pending_seq <= ?2",
+            params![device_id.to_string(), to_i64(since)?],
+        )?;
+        Ok(())
     }
 
     fn add_person_alias(&self, person_id: Uuid, user_id: Uuid, now: i64) -> Result<()> {

@@ -35,6 +35,7 @@ impl AppError {
                 "device_number_taken" => "device_number_taken",
                 "device_taken" => "device_taken",
                 "person_taken" => "person_taken",
+                "sync_interrupted" => "sync_interrupted",
                 _ => "server_refused",
             },
         }

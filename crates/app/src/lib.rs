@@ -573,8 +573,23 @@ pub fn sign_in(ctx: &Ctx, args: SignInArgs) -> AppResult<SignedInDto> {
 /// Send this device's changes to the server and fetch what it lacks. A device the council has
 /// revoked is wiped: its database and key file are deleted and it is locked.
 pub fn sync_now(ctx: &Ctx) -> AppResult<SyncReportDto> {
+    if !ctx.is_unlocked() {
+        return Err(AppError::Locked);
+    }
     let now = ctx.now();
-    let result = ctx.with_store(|s| Ok(fieldbook_client::sync(s, now.millis())?));
+    // The store is lent one step at a time, never across a network request, so the person can
+    // go on editing while a sync waits on the network.
+    let result = fieldbook_client::sync_with(
+        |step| {
+            let mut slot = ctx.slot();
+            let store = slot
+                .as_mut()
+                .ok_or(fieldbook_client::ClientError::Interrupted)?;
+            step(store)
+        },
+        now.millis(),
+    )
+    .map_err(AppError::from);
     match result {
         Ok(r) => Ok(SyncReportDto {
             rounds: r.rounds as u32,

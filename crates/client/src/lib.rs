@@ -40,6 +40,8 @@ pub enum ClientError {
     Revoked(String),
     #[error("{message}")]
     Refused { code: String, message: String },
+    #[error("the device was locked during the sync; it carries on next time")]
+    Interrupted,
     #[error(transparent)]
     Store(#[from] fieldbook_store::StoreError),
 }
@@ -53,6 +55,7 @@ impl ClientError {
             Self::Unreachable(_) => "server_unreachable",
             Self::Revoked(_) => "device_revoked",
             Self::Refused { code, .. } => code,
+            Self::Interrupted => "sync_interrupted",
             Self::Store(e) => e.code(),
         }
     }
@@ -175,36 +178,113 @@ pub struct SyncReport {
 /// Push everything waiting and pull everything new, page by page, until up to date. Each
 /// answer is applied to the store as it arrives, so a cut connection loses at most the page in
 /// flight (sent again next time). The outcome is recorded in the store for the status line.
-pub fn sync(store: &mut Store, now: i64) -> Result<SyncReport> {
-    let result = run(store);
+///
+/// `with_store` lends the store for one step at a time and is never held across a network
+/// request, so a front end can keep editing while a sync waits on the network (the desktop
+/// app passes its lock; the CLI can simply pass its store).
+pub fn sync_with<F>(mut with_store: F, now: i64) -> Result<SyncReport>
+where
+    F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
+{
+    let result = run(&mut with_store);
     let error = result.as_ref().err().map(ToString::to_string);
     if !matches!(result, Err(ClientError::Revoked(_))) {
-        store.record_sync(now, error.as_deref())?;
+        with_store(&mut |s| Ok(s.record_sync(now, error.as_deref())?))?;
     }
     result
 }
 
-fn run(store: &mut Store) -> Result<SyncReport> {
-    let link = store.server_link()?.ok_or(ClientError::NotSignedIn)?;
+/// [`sync_with`] over a store this caller holds throughout.
+pub fn sync(store: &mut Store, now: i64) -> Result<SyncReport> {
+    sync_with(|f| f(store), now)
+}
+
+/// One round trip's request, and the outgoing changes it carries.
+fn prepare(store: &Store) -> Result<(SyncRequest, Vec<fieldbook_store::Outgoing>)> {
+    let outgoing = store.outgoing(MAX_BATCH)?;
+    let req = SyncRequest {
+        protocol: PROTOCOL,
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        since: store.sync_since()?,
+        push: outgoing
+            .iter()
+            .map(|o| PushedCase {
+                case_id: o.case_id.clone(),
+                base_heads: heads_hex(&o.base_heads),
+                changes: o.changes.clone(),
+                heads: heads_hex(&o.sent_heads),
+            })
+            .collect(),
+        page_size: PAGE,
+    };
+    Ok((req, outgoing))
+}
+
+/// Apply one answer; returns whether the device is now up to date.
+fn apply(
+    store: &mut Store,
+    outgoing: &[fieldbook_store::Outgoing],
+    answer: &SyncResponse,
+    report: &mut SyncReport,
+) -> Result<bool> {
+    for a in &answer.acks {
+        if let Some(o) = outgoing.iter().find(|o| o.case_id == a.case_id) {
+            store.acknowledge(&o.case_id, &o.sent_heads)?;
+            report.pushed += 1;
+        }
+    }
+    for r in &answer.refused {
+        if let Some(o) = outgoing.iter().find(|o| o.case_id == r.case_id) {
+            store.refuse(&o.case_id, &o.sent_heads, &r.code, &r.message)?;
+            report
+                .refused
+                .push((r.case_id.clone(), r.code.clone(), r.message.clone()));
+        }
+    }
+    for p in &answer.pull {
+        let heads = parse_heads(&p.heads).map_err(|e| ClientError::Refused {
+            code: "bad_answer".into(),
+            message: e.to_string(),
+        })?;
+        let actors: Vec<fieldbook_store::RemoteActor> = p
+            .actors
+            .iter()
+            .map(|a| fieldbook_store::RemoteActor {
+                actor: a.actor.clone(),
+                device_id: a.device_id.clone(),
+                person_id: a.person_id.clone(),
+                person_name: a.person_name.clone(),
+            })
+            .collect();
+        store.merge_remote(&p.case_id, &p.changes, &heads, &actors)?;
+        report.pulled += 1;
+    }
+    store.set_sync_since(answer.next_since)?;
+    Ok(answer.remaining == 0 && store.outgoing(MAX_BATCH)?.is_empty())
+}
+
+fn run<F>(with_store: &mut F) -> Result<SyncReport>
+where
+    F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
+{
+    let mut link = None;
+    with_store(&mut |s| {
+        link = s.server_link()?;
+        Ok(())
+    })?;
+    let link = link.ok_or(ClientError::NotSignedIn)?;
     let client = http()?;
     let mut report = SyncReport::default();
     for _ in 0..MAX_ROUNDS {
-        let outgoing = store.outgoing(MAX_BATCH)?;
-        let req = SyncRequest {
-            protocol: PROTOCOL,
-            batch_id: uuid::Uuid::new_v4().to_string(),
-            since: store.sync_since()?,
-            push: outgoing
-                .iter()
-                .map(|o| PushedCase {
-                    case_id: o.case_id.clone(),
-                    base_heads: heads_hex(&o.base_heads),
-                    changes: o.changes.clone(),
-                    heads: heads_hex(&o.sent_heads),
-                })
-                .collect(),
-            page_size: PAGE,
+        let mut prepared = None;
+        with_store(&mut |s| {
+            prepared = Some(prepare(s)?);
+            Ok(())
+        })?;
+        let Some((req, outgoing)) = prepared else {
+            return Ok(report);
         };
+        // The network, with no store held.
         let res = client
             .post(format!("{}/sync/v1/sync", link.url))
             .bearer_auth(&link.token)
@@ -218,41 +298,12 @@ fn run(store: &mut Store) -> Result<SyncReport> {
             .json()
             .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))?;
         report.rounds += 1;
-        for a in &answer.acks {
-            if let Some(o) = outgoing.iter().find(|o| o.case_id == a.case_id) {
-                store.acknowledge(&o.case_id, &o.sent_heads)?;
-                report.pushed += 1;
-            }
-        }
-        for r in &answer.refused {
-            if let Some(o) = outgoing.iter().find(|o| o.case_id == r.case_id) {
-                store.refuse(&o.case_id, &o.sent_heads, &r.code, &r.message)?;
-                report
-                    .refused
-                    .push((r.case_id.clone(), r.code.clone(), r.message.clone()));
-            }
-        }
-        for p in &answer.pull {
-            let heads = parse_heads(&p.heads).map_err(|e| ClientError::Refused {
-                code: "bad_answer".into(),
-                message: e.to_string(),
-            })?;
-            let actors: Vec<fieldbook_store::RemoteActor> = p
-                .actors
-                .iter()
-                .map(|a| fieldbook_store::RemoteActor {
-                    actor: a.actor.clone(),
-                    device_id: a.device_id.clone(),
-                    person_id: a.person_id.clone(),
-                    person_name: a.person_name.clone(),
-                })
-                .collect();
-            store.merge_remote(&p.case_id, &p.changes, &heads, &actors)?;
-            report.pulled += 1;
-        }
-        store.set_sync_since(answer.next_since)?;
-        let nothing_left = store.outgoing(MAX_BATCH)?.is_empty();
-        if answer.remaining == 0 && nothing_left {
+        let mut done = false;
+        with_store(&mut |s| {
+            done = apply(s, &outgoing, &answer, &mut report)?;
+            Ok(())
+        })?;
+        if done {
             return Ok(report);
         }
     }

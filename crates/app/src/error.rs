@@ -18,26 +18,13 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Locked => "locked",
             Self::InvalidInput { .. } => "invalid_input",
             Self::Store(e) => e.code(),
-            Self::Server(e) => match e.code() {
-                // Codes the server or client name are open-ended; map the common ones to
-                // 'static and pass others through as one code.
-                "insecure_server" => "insecure_server",
-                "invalid_server" => "invalid_server",
-                "not_signed_in" => "not_signed_in",
-                "server_unreachable" => "server_unreachable",
-                "device_revoked" => "device_revoked",
-                "bad_credentials" => "bad_credentials",
-                "device_number_taken" => "device_number_taken",
-                "device_taken" => "device_taken",
-                "person_taken" => "person_taken",
-                "sync_interrupted" => "sync_interrupted",
-                _ => "server_refused",
-            },
+            // Codes the server or the client name pass through as they are.
+            Self::Server(e) => e.code(),
         }
     }
 
@@ -78,7 +65,7 @@ impl From<DomainError> for AppError {
 impl Serialize for AppError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         ErrorDto {
-            code: self.code(),
+            code: self.code().to_string(),
             message: self.to_string(),
             field: self.field(),
         }
@@ -89,7 +76,7 @@ impl Serialize for AppError {
 /// The wire form of [`AppError`].
 #[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ErrorDto {
-    pub code: &'static str,
+    pub code: String,
     pub message: String,
     /// The input field at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -640,6 +640,16 @@ fn errors_serialise_as_code_and_message() {
     assert_eq!(e.code(), "invalid_answer");
     assert_eq!(field_of(e), item.id.as_str());
 
+    // A code the server names reaches the front end as the server said it.
+    let from_server = app::AppError::Server(fieldbook_client::ClientError::Refused {
+        code: "batch_too_large".into(),
+        message: "push at most 200 cases per request".into(),
+    });
+    assert_eq!(
+        serde_json::to_value(&from_server).unwrap()["code"],
+        "batch_too_large"
+    );
+
     let args = InitArgs {
         passphrase: "hunter2 hunter2".into(),
         person_name: "A".into(),

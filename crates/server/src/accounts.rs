@@ -342,3 +342,27 @@ impl Accounts {
             .map_err(AccountError::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown user name is checked against the dummy hash, so it must cost what a real
+    /// user's check costs: the same algorithm, version and parameters (checked without timing).
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_password_hash_costs() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = crate::store::open(&crate::store::Location::Data(dir.path().join("s")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let accounts = Accounts::new(store).unwrap_or_else(|e| panic!("{e}"));
+        let real = hash_password("a long password").unwrap_or_else(|e| panic!("{e}"));
+        fn parse(phc: &str) -> (String, Option<u32>, String) {
+            let h = PasswordHash::new(phc).unwrap_or_else(|e| panic!("{e}"));
+            (h.algorithm.to_string(), h.version, h.params.to_string())
+        }
+        let dummy = parse(&accounts.dummy_hash);
+        assert_eq!(dummy, parse(&real));
+        assert_eq!(dummy.0, "argon2id");
+        assert!(!verify_password(&accounts.dummy_hash, "a long password"));
+    }
+}

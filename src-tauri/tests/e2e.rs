@@ -77,6 +77,15 @@ fn unlock_with(h: &Harness, passphrase: &str) -> Result<()> {
     h.click(&h.find_button("Unlock")?)
 }
 
+/// The app launched on the device in `dir` and unlocked, showing My cases.
+fn open_unlocked(dir: &tempfile::TempDir) -> Result<Harness> {
+    let mut h = Harness::start(&data_dir(dir))?;
+    h.launch()?;
+    unlock_with(&h, PASSPHRASE)?;
+    h.wait_for_heading("My cases")?;
+    Ok(h)
+}
+
 /// The "Showing 1 to N of N cases" line once the list has loaded.
 fn case_count(h: &Harness) -> Result<String> {
     h.wait_for_text("[data-testid=case-count]", "Showing")
@@ -189,10 +198,7 @@ fn the_shipped_csp_is_in_force_in_the_real_window() -> Result<()> {
 #[test]
 fn a_killed_app_opens_its_device_again() -> Result<()> {
     let (dir, refs) = device()?;
-    let mut h = Harness::start(&data_dir(&dir))?;
-    h.launch()?;
-    unlock_with(&h, PASSPHRASE)?;
-    h.wait_for_heading("My cases")?;
+    let mut h = open_unlocked(&dir)?;
     assert_eq!(case_count(&h)?, "Showing 1 to 3 of 3 cases");
 
     // SIGKILL while unlocked, as a crash or a flat battery would.
@@ -262,10 +268,7 @@ fn start_visit(dir: &tempfile::TempDir, reference: &str) -> Result<String> {
 #[test]
 fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Result<()> {
     let (dir, _) = device()?;
-    let mut h = Harness::start(&data_dir(&dir))?;
-    h.launch()?;
-    unlock_with(&h, PASSPHRASE)?;
-    h.wait_for_heading("My cases")?;
+    let mut h = open_unlocked(&dir)?;
     case_count(&h)?;
 
     // A new case.
@@ -398,10 +401,7 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
 fn invalid_input_shows_the_error_summary_and_nothing_is_saved() -> Result<()> {
     let (dir, refs) = device()?;
     let visit = start_visit(&dir, &refs[0])?;
-    let mut h = Harness::start(&data_dir(&dir))?;
-    h.launch()?;
-    unlock_with(&h, PASSPHRASE)?;
-    h.wait_for_heading("My cases")?;
+    let mut h = open_unlocked(&dir)?;
     case_count(&h)?;
 
     // A new case with nothing filled in, then a bad postcode: refused, and no case is made.
@@ -469,10 +469,7 @@ fn a_kill_mid_sentence_keeps_what_was_typed() -> Result<()> {
     );
     let typed = "Hand-wash basin blocked by boxes";
 
-    let mut h = Harness::start(&data_dir(&dir))?;
-    h.launch()?;
-    unlock_with(&h, PASSPHRASE)?;
-    h.wait_for_heading("My cases")?;
+    let mut h = open_unlocked(&dir)?;
     h.execute(&section, vec![])?;
     h.wait_for_heading("Hygienic food handling")?;
     // Typed, never left (no blur, no pause long enough to save into the case).

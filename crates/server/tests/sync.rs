@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PASSWORD, Server, client, seed};
+use common::{PASSWORD, Server, client, started};
 use fieldbook_core::{CaseEdit, CaseKind, CaseStatus, NewCase, Role, Timestamp};
 use fieldbook_store::{CaseQuery, DeviceSetup, Store};
 use fieldbook_sync::{PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex, parse_heads};
@@ -146,6 +146,23 @@ impl Device {
     }
 }
 
+/// Change a case's title on this device.
+fn retitle(d: &mut Device, case: fieldbook_core::CaseId, title: &str, at: i64) {
+    let title = title.to_string();
+    d.store
+        .change_case(case, Timestamp(at), |c, a| {
+            c.edit(
+                CaseEdit {
+                    title: Some(title),
+                    ..CaseEdit::default()
+                },
+                a,
+            )?;
+            Ok("title".into())
+        })
+        .unwrap();
+}
+
 fn create(d: &mut Device, title: &str) -> fieldbook_core::CaseId {
     d.store
         .create_case(
@@ -162,10 +179,7 @@ fn create(d: &mut Device, title: &str) -> fieldbook_core::CaseId {
 
 #[tokio::test]
 async fn devices_sync_through_the_server_and_converge_within_their_rights() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed(&data);
-    let server = Server::start(&data, &[]);
+    let (_dir, server) = started();
     let mut olive = device(&server, "olive", Role::Officer).await;
     let mut lena = device(&server, "lena", Role::TeamLeader).await;
     let mut owen = device(&server, "owen", Role::Officer).await;
@@ -182,19 +196,12 @@ async fn devices_sync_through_the_server_and_converge_within_their_rights() {
     assert!(owen.titles().is_empty(), "owen sees olive's cases");
 
     // Concurrent edits to different fields merge on every device.
-    olive
-        .store
-        .change_case(case, Timestamp(1_790_000_100_000), |c, a| {
-            c.edit(
-                CaseEdit {
-                    title: Some("Overgrown hedge, 4 Mill Road".into()),
-                    ..CaseEdit::default()
-                },
-                a,
-            )?;
-            Ok("title".into())
-        })
-        .unwrap();
+    retitle(
+        &mut olive,
+        case,
+        "Overgrown hedge, 4 Mill Road",
+        1_790_000_100_000,
+    );
     lena.store
         .change_case(case, Timestamp(1_790_000_100_000), |c, a| {
             c.add_note("Owner phoned", a, Timestamp(1_790_000_100_000))?;
@@ -238,10 +245,7 @@ async fn devices_sync_through_the_server_and_converge_within_their_rights() {
 
 #[tokio::test]
 async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed(&data);
-    let server = Server::start(&data, &[]);
+    let (_dir, server) = started();
     let mut olive = device(&server, "olive", Role::Officer).await;
     create(&mut olive, "Fly-tipping in lay-by");
     let req = olive.request("batch-1", 10);
@@ -262,10 +266,7 @@ async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing() {
 
 #[tokio::test]
 async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed(&data);
-    let server = Server::start(&data, &[]);
+    let (_dir, server) = started();
     let olive = device(&server, "olive", Role::Officer).await;
     let url = server.url("/sync/v1/sync");
     let good = olive.request("b", 10);
@@ -325,10 +326,7 @@ async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
     use fieldbook_app as app;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed(&data);
-    let server = Server::start(&data, &[]);
+    let (dir, server) = started();
     let base = server.base.clone();
     let devices = dir.path().to_path_buf();
     let (olive_dir, lena_dir) = (devices.join("olive"), devices.join("lena"));
@@ -414,6 +412,7 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
     let (olive, _reference) = report;
 
     // The council revokes Olive's device: its next sync says why and wipes it.
+    let data = dir.path().join("data");
     let devices_json = common::admin_ok(&data, &["device", "list", "--json"], None);
     let list: serde_json::Value = serde_json::from_str(&devices_json).unwrap();
     let id = list
@@ -448,10 +447,7 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
 
 #[tokio::test]
 async fn once_a_device_confirms_a_pull_it_gets_only_what_follows() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed(&data);
-    let server = Server::start(&data, &[]);
+    let (_dir, server) = started();
     let mut olive = device(&server, "olive", Role::Officer).await;
     let mut lena = device(&server, "lena", Role::TeamLeader).await;
     let case = create(&mut olive, "Graffiti on the bus shelter");
@@ -463,19 +459,12 @@ async fn once_a_device_confirms_a_pull_it_gets_only_what_follows() {
     lena.apply(&req, &first);
     let whole = first.pull[0].changes.len();
 
-    olive
-        .store
-        .change_case(case, Timestamp(1_790_000_300_000), |c, a| {
-            c.edit(
-                CaseEdit {
-                    title: Some("Graffiti on the bus shelter, Mill Road".into()),
-                    ..CaseEdit::default()
-                },
-                a,
-            )?;
-            Ok("title".into())
-        })
-        .unwrap();
+    retitle(
+        &mut olive,
+        case,
+        "Graffiti on the bus shelter, Mill Road",
+        1_790_000_300_000,
+    );
     assert!(olive.sync(&server).await.is_empty());
 
     // Her next request confirms the first page (its `since`), so the case comes as a delta.

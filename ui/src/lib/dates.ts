@@ -39,3 +39,9 @@ export function isoFromParts(value: string, what: string): DateRead {
   }
   return { ok: true, iso };
 }
+
+/** The id the error summary links to for a form field: a date input's first box ("due-day"),
+ * any other field's own input. */
+export function summaryTarget(field: string, dateFields: readonly string[] = ["due"]): string {
+  return dateFields.includes(field) ? `${field}-day` : field;
+}

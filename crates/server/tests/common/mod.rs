@@ -51,6 +51,15 @@ pub fn seed(data: &Path) {
     }
 }
 
+/// A seeded data directory (`DIR/data`, see [`seed`]) and a server running on it.
+pub fn started() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    seed(&data);
+    let server = Server::start(&data, &[]);
+    (dir, server)
+}
+
 /// A running server process on 127.0.0.1 with a free port, killed when dropped.
 pub struct Server {
     child: Child,

@@ -370,6 +370,15 @@ pub struct SyncReportDto {
     pub refused: Vec<RefusedDto>,
 }
 
+/// How far a running sync has got: `pulled` of `total` cases fetched so far.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
+pub struct SyncProgressDto {
+    pub pulled: u64,
+    pub total: u64,
+    /// This device's cases the server has accepted so far.
+    pub pushed: u64,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -406,6 +415,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     SignedInDto::export_all(&cfg)?;
     RefusedDto::export_all(&cfg)?;
     SyncReportDto::export_all(&cfg)?;
+    SyncProgressDto::export_all(&cfg)?;
     DraftArgs::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())

@@ -573,6 +573,15 @@ pub fn sign_in(ctx: &Ctx, args: SignInArgs) -> AppResult<SignedInDto> {
 /// Send this device's changes to the server and fetch what it lacks. A device the council has
 /// revoked is wiped: its database and key file are deleted and it is locked.
 pub fn sync_now(ctx: &Ctx) -> AppResult<SyncReportDto> {
+    sync_now_with_progress(ctx, |_| {})
+}
+
+/// [`sync_now`], calling `progress` after each page the server sends (never while the store is
+/// held), for a front end's "syncing 120 of 5,000".
+pub fn sync_now_with_progress(
+    ctx: &Ctx,
+    mut progress: impl FnMut(SyncProgressDto),
+) -> AppResult<SyncReportDto> {
     if !ctx.is_unlocked() {
         return Err(AppError::Locked);
     }
@@ -588,6 +597,13 @@ pub fn sync_now(ctx: &Ctx) -> AppResult<SyncReportDto> {
             step(store)
         },
         now.millis(),
+        &mut |p| {
+            progress(SyncProgressDto {
+                pulled: p.pulled,
+                total: p.total,
+                pushed: p.pushed,
+            })
+        },
     )
     .map_err(AppError::from);
     match result {

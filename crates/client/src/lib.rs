@@ -175,18 +175,34 @@ pub struct SyncReport {
     pub refused: Vec<(String, String, String)>,
 }
 
+/// How far a sync has got, for a front end's "syncing 120 of 5,000".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Cases pulled and merged so far in this sync.
+    pub pulled: u64,
+    /// Cases to pull in this sync: those pulled so far plus what the server last said remains.
+    pub total: u64,
+    /// This device's cases the server has accepted so far in this sync.
+    pub pushed: u64,
+}
+
 /// Push everything waiting and pull everything new, page by page, until up to date. Each
 /// answer is applied to the store as it arrives, so a cut connection loses at most the page in
 /// flight (sent again next time). The outcome is recorded in the store for the status line.
 ///
 /// `with_store` lends the store for one step at a time and is never held across a network
 /// request, so a front end can keep editing while a sync waits on the network (the desktop
-/// app passes its lock; the CLI can simply pass its store).
-pub fn sync_with<F>(mut with_store: F, now: i64) -> Result<SyncReport>
+/// app passes its lock; the CLI can simply pass its store). `progress` is called after each
+/// page is applied, with no store lent.
+pub fn sync_with<F>(
+    mut with_store: F,
+    now: i64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
-    let result = run(&mut with_store);
+    let result = run(&mut with_store, progress);
     let error = result.as_ref().err().map(ToString::to_string);
     if !matches!(result, Err(ClientError::Revoked(_))) {
         with_store(&mut |s| Ok(s.record_sync(now, error.as_deref())?))?;
@@ -196,7 +212,7 @@ where
 
 /// [`sync_with`] over a store this caller holds throughout.
 pub fn sync(store: &mut Store, now: i64) -> Result<SyncReport> {
-    sync_with(|f| f(store), now)
+    sync_with(|f| f(store), now, &mut |_| {})
 }
 
 /// One round trip's request, and the outgoing changes it carries.
@@ -263,7 +279,7 @@ fn apply(
     Ok(answer.remaining == 0 && store.outgoing(MAX_BATCH)?.is_empty())
 }
 
-fn run<F>(with_store: &mut F) -> Result<SyncReport>
+fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
@@ -298,11 +314,18 @@ where
             .json()
             .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))?;
         report.rounds += 1;
+        // The server counts what is left from this request's `since`.
+        let total = report.pulled as u64 + answer.total;
         let mut done = false;
         with_store(&mut |s| {
             done = apply(s, &outgoing, &answer, &mut report)?;
             Ok(())
         })?;
+        progress(Progress {
+            pulled: report.pulled as u64,
+            total,
+            pushed: report.pushed as u64,
+        });
         if done {
             return Ok(report);
         }

@@ -22,6 +22,11 @@ pub const MAX_DEVICE_NAME_CHARS: usize = 100;
 /// How stale `last_seen_at` may get before an authenticated request refreshes it (ms): saves a
 /// write per request.
 const TOUCH_AFTER_MS: i64 = 60_000;
+/// How long a device token works after it is issued, unless the server says otherwise
+/// (`serve --token-lifetime`). Long, because a field device may be offline for weeks and must
+/// still be able to hand in its work; revocation is the way to stop a lost device at once.
+pub const DEFAULT_TOKEN_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(90 * 24 * 60 * 60);
 
 /// Why an account operation was refused. Each has a stable code.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,11 @@ pub enum AccountError {
     Unauthorised,
     #[error("this device was revoked: {reason}. Its data will be removed; ask your administrator")]
     DeviceRevoked { reason: String },
+    #[error(
+        "this device's sign-in expired (tokens last {lifetime_days} days); sign in again with your \
+         user name and password: nothing on the device is lost"
+    )]
+    TokenExpired { lifetime_days: u64 },
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
@@ -49,6 +59,7 @@ impl AccountError {
             AccountError::BadCredentials => "bad_credentials",
             AccountError::Unauthorised => "unauthorised",
             AccountError::DeviceRevoked { .. } => "device_revoked",
+            AccountError::TokenExpired { .. } => "token_expired",
             AccountError::Invalid { code, .. }
             | AccountError::Conflict { code, .. }
             | AccountError::NotFound { code, .. } => code,
@@ -89,6 +100,10 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn lifetime_ms(lifetime: std::time::Duration) -> i64 {
+    i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Checks a new password's length.
@@ -174,6 +189,8 @@ pub struct Accounts {
     /// A hash of a random password, verified against when the user does not exist so that a
     /// wrong name costs the same Argon2 work as a wrong password.
     dummy_hash: Arc<str>,
+    /// How long a token works after it is issued, in milliseconds.
+    token_lifetime_ms: i64,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -189,7 +206,17 @@ impl Accounts {
         let mut random = [0u8; 24];
         fill_random(&mut random)?;
         let dummy_hash = hash_password(&URL_SAFE_NO_PAD.encode(random))?.into();
-        Ok(Accounts { store, dummy_hash })
+        Ok(Accounts {
+            store,
+            dummy_hash,
+            token_lifetime_ms: lifetime_ms(DEFAULT_TOKEN_LIFETIME),
+        })
+    }
+
+    /// The same accounts with device tokens that expire `lifetime` after they are issued.
+    pub fn with_token_lifetime(mut self, lifetime: std::time::Duration) -> Accounts {
+        self.token_lifetime_ms = lifetime_ms(lifetime);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -319,6 +346,11 @@ impl Accounts {
             });
         }
         let now = now_ms();
+        if now.saturating_sub(device.token_issued_at) >= self.token_lifetime_ms {
+            return Err(AccountError::TokenExpired {
+                lifetime_days: u64::try_from(self.token_lifetime_ms / 86_400_000).unwrap_or(0),
+            });
+        }
         if device.last_seen_at.is_none_or(|t| now - t > TOUCH_AFTER_MS) {
             self.store
                 .transaction(|tx| tx.touch_device(device.device_id, now))?;

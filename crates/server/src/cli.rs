@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// The TLS private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// How long a device's sign-in lasts before its user must sign in again, e.g. `90days`,
+    /// `12h`. Revoke a lost device instead of waiting for this.
+    #[arg(long, value_name = "DURATION", default_value = "90days", value_parser = humantime::parse_duration)]
+    pub token_lifetime: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +307,9 @@ fn device(store: Arc<dyn Store>, cmd: DeviceCommand) -> Result<(), String> {
 
 fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
     init_logging();
+    // One TLS implementation, chosen here rather than by whichever crates happen to be linked:
+    // rustls refuses to guess when more than one provider is compiled in.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -323,7 +330,10 @@ fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together".to_string()),
         };
-        let accounts = accounts(store)?;
+        if args.token_lifetime.is_zero() {
+            return Err("--token-lifetime must be longer than zero".to_string());
+        }
+        let accounts = accounts(store)?.with_token_lifetime(args.token_lifetime);
         let listener = std::net::TcpListener::bind(args.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -81,7 +81,8 @@ impl From<AccountError> for ApiError {
         let status = match &e {
             AccountError::BadCredentials
             | AccountError::Unauthorised
-            | AccountError::DeviceRevoked { .. } => StatusCode::UNAUTHORIZED,
+            | AccountError::DeviceRevoked { .. }
+            | AccountError::TokenExpired { .. } => StatusCode::UNAUTHORIZED,
             AccountError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AccountError::Conflict { .. } => StatusCode::CONFLICT,
             AccountError::NotFound { .. } => StatusCode::NOT_FOUND,

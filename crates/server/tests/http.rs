@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{PASSWORD, Server, admin, admin_ok, client, register, register_body, started, whoami};
+use common::{
+    PASSWORD, Server, admin, admin_ok, client, register, register_body, seed, started, whoami,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -184,6 +186,60 @@ async fn a_revoked_device_gets_401_device_revoked_with_the_reason() {
         list.contains("revoked: Reported stolen on 3 March"),
         "{list}"
     );
+}
+
+#[tokio::test]
+async fn an_expired_token_gets_401_token_expired_and_signing_in_again_issues_a_fresh_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    seed(&data);
+    let server = Server::start(&data, &["--token-lifetime", "2s"]);
+    let started = std::time::Instant::now();
+    let (_, body) = register(&server, &register_body("olive", PASSWORD, DEVICE_A, 7)).await;
+    let old = body["token"].as_str().expect("token").to_owned();
+    // (Only meaningful if the check ran inside the lifetime; on a very slow machine skip it.)
+    let (status, _) = whoami(&server, Some(&old)).await;
+    if started.elapsed() < std::time::Duration::from_millis(1500) {
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = whoami(&server, Some(&old)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("sign in again"), "{message}");
+
+    // Signing in again on the same device issues a token that works; the old one stays dead.
+    let (status, body) = register(&server, &register_body("olive", PASSWORD, DEVICE_A, 7)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let fresh = body["token"].as_str().expect("token");
+    assert_eq!(whoami(&server, Some(fresh)).await.0, StatusCode::OK);
+    assert_eq!(code(&whoami(&server, Some(&old)).await.1), "unauthorised");
+}
+
+#[test]
+fn serve_refuses_a_zero_or_unreadable_token_lifetime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    for lifetime in ["0s", "ninety days"] {
+        let out = admin(
+            &data,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token-lifetime",
+                lifetime,
+            ],
+            None,
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("token-lifetime"), "{lifetime}: {err}");
+    }
 }
 
 #[tokio::test]

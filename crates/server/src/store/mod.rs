@@ -113,6 +113,8 @@ pub struct Device {
     pub last_seen_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// When the device's current token was issued (ms); it expires a lifetime after this.
+    pub token_issued_at: i64,
 }
 
 /// A device with its owner's name, for listings.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_init.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_person_aliases.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_pending_heads.sql"),
+    include_str!("../../../../migrations/server/sqlite/0004_token_issued_at.sql"),
 ];
 
 /// The schema version this build writes.
@@ -291,7 +292,7 @@ impl RawUser {
     }
 }
 
-const DEVICE_COLUMNS: &str = "d.device_id, d.user_id, d.device_number, d.name, d.created_at, d.last_seen_at, d.revoked_at, d.revoked_reason";
+const DEVICE_COLUMNS: &str = "d.device_id, d.user_id, d.device_number, d.name, d.created_at, d.last_seen_at, d.revoked_at, d.revoked_reason, d.token_issued_at";
 
 struct RawDevice {
     device_id: String,
@@ -302,6 +303,7 @@ struct RawDevice {
     last_seen_at: Option<i64>,
     revoked_at: Option<i64>,
     revoked_reason: Option<String>,
+    token_issued_at: Option<i64>,
 }
 
 fn device_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<RawDevice> {
@@ -314,6 +316,7 @@ fn device_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<RawDevice> {
         last_seen_at: r.get(at + 5)?,
         revoked_at: r.get(at + 6)?,
         revoked_reason: r.get(at + 7)?,
+        token_issued_at: r.get(at + 8)?,
     })
 }
 
@@ -330,6 +333,7 @@ impl RawDevice {
             last_seen_at: self.last_seen_at,
             revoked_at: self.revoked_at,
             revoked_reason: self.revoked_reason,
+            token_issued_at: self.token_issued_at.unwrap_or(self.created_at),
         })
     }
 }
@@ -525,11 +529,12 @@ impl Tx for SqliteTx<'_> {
         }
         self.conn
             .execute(
-                "INSERT INTO devices (device_id, user_id, device_number, name, token_sha256, created_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                "INSERT INTO devices (device_id, user_id, device_number, name, token_sha256, created_at, last_seen_at, token_issued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)
                  ON CONFLICT (device_id) DO UPDATE SET
                     device_number = excluded.device_number, name = excluded.name,
-                    token_sha256 = excluded.token_sha256, last_seen_at = excluded.last_seen_at",
+                    token_sha256 = excluded.token_sha256, last_seen_at = excluded.last_seen_at,
+                    token_issued_at = excluded.token_issued_at",
                 params![
                     id,
                     new.user_id.to_string(),
@@ -587,7 +592,7 @@ impl Tx for SqliteTx<'_> {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map([], |r| Ok((device_from_row(r, 0)?, r.get::<_, String>(8)?)))?
+            .query_map([], |r| Ok((device_from_row(r, 0)?, r.get::<_, String>(9)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(raw, user_name)| {

@@ -35,6 +35,8 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("the case document could not be read: {0}")]
     Document(String),
+    #[error("that value is no longer in conflict (a sync settled it): look at the case again")]
+    ConflictGone,
 }
 
 impl StoreError {
@@ -54,6 +56,7 @@ impl StoreError {
             Self::Domain(e) => e.code(),
             Self::Sqlite(_) => "database_error",
             Self::Document(_) => "document_error",
+            Self::ConflictGone => "conflict_gone",
         }
     }
 }

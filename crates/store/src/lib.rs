@@ -10,6 +10,7 @@
 //!
 //! This crate must not know HTTP, Tauri or any UI: it serves `fieldbook-app`.
 
+mod conflicts;
 mod docs;
 mod drafts;
 mod error;
@@ -29,6 +30,8 @@ use fieldbook_core::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+pub use automerge::ScalarValue;
+pub use conflicts::{CASE_FIELDS, Conflict, ConflictEntry, ConflictField, ConflictValue};
 pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
@@ -411,6 +414,22 @@ impl Store {
     where
         F: FnOnce(&mut Case, Actor) -> std::result::Result<String, fieldbook_core::DomainError>,
     {
+        self.change_doc(id, now, None, |_, _, case, actor| Ok(change(case, actor)?))
+    }
+
+    /// [`Store::change_case`], with the document and connection visible to `change`, and when
+    /// `rewrite` names a field, that field written afresh from the changed case even if its
+    /// value is unchanged (so the write supersedes every concurrent value it holds).
+    pub(crate) fn change_doc<F>(
+        &mut self,
+        id: CaseId,
+        now: Timestamp,
+        rewrite: Option<&ConflictField>,
+        change: F,
+    ) -> Result<Case>
+    where
+        F: FnOnce(&AutoCommit, &Connection, &mut Case, Actor) -> Result<String>,
+    {
         let actor = self.device.actor();
         let actor_id = self.device.automerge_actor();
         let tx = self
@@ -424,11 +443,14 @@ impl Store {
         let before_heads = doc.get_heads();
         let before: Case = autosurgeon::hydrate(&doc)?;
         let mut case = before.clone();
-        let message = change(&mut case, actor)?;
-        if case == before {
+        let message = change(&doc, &tx, &mut case, actor)?;
+        if case == before && rewrite.is_none() {
             return Ok(case);
         }
         fieldbook_core::case::reconcile_changes(&mut doc, &before, &case)?;
+        if let Some(field) = rewrite {
+            conflicts::rewrite(&mut doc, field, &case)?;
+        }
         let changed = doc
             .commit_with(
                 CommitOptions::default()

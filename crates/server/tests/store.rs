@@ -1,19 +1,44 @@
-//! The embedded SQLite store through the `Store` trait: accounts, devices, cases and the sync
-//! bookkeeping, on real database files.
+//! The server's storage through the `Store` trait, on both backends: accounts, devices, cases
+//! and the sync bookkeeping on a real SQLite file and on a real PostgreSQL database (each test
+//! below `both_backends!` runs once per backend, as `sqlite::NAME` and `postgres::NAME`). Then
+//! what only one backend has: SQLite's file, PostgreSQL's several stores over one database.
 
-use std::sync::Arc;
+mod common;
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier, Mutex};
+
+use common::Backend;
+use fieldbook_server::store::postgres::PostgresStore;
 use fieldbook_server::store::sqlite::{SCHEMA_VERSION, SqliteStore};
 use fieldbook_server::store::{
     CaseWrite, NewDevice, NewUser, Role, Store, StoreError, User, Viewer,
 };
+use fieldbook_testkit::PgDatabase;
 use uuid::Uuid;
 
-fn open() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open_dir(dir.path()).expect("open");
-    (dir, Arc::new(store))
+/// Runs each named test, a `fn(Backend)`, once on SQLite and once on PostgreSQL.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
 }
+
+both_backends!(
+    teams_and_users_round_trip_and_names_are_unique,
+    a_failed_transaction_writes_nothing,
+    devices_register_rotate_tokens_and_revoke,
+    seq_is_monotonic_across_puts_and_created_by_never_changes,
+    cases_since_pages_in_seq_order_and_respects_each_role,
+    device_heads_and_applied_batches_round_trip,
+    pending_heads_become_known_once_confirmed,
+    person_aliases_name_one_user,
+);
 
 fn user(store: &dyn Store, name: &str, role: Role, team: Option<Uuid>) -> User {
     store
@@ -48,9 +73,9 @@ fn case<'a>(
     }
 }
 
-#[test]
-fn teams_and_users_round_trip_and_names_are_unique() {
-    let (_dir, store) = open();
+fn teams_and_users_round_trip_and_names_are_unique(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let team = store
         .transaction(|tx| tx.create_team("North", 10))
         .expect("team");
@@ -104,9 +129,9 @@ fn teams_and_users_round_trip_and_names_are_unique() {
     assert_eq!(store.read(|tx| tx.list_users()).expect("list"), vec![alice]);
 }
 
-#[test]
-fn a_failed_transaction_writes_nothing() {
-    let (_dir, store) = open();
+fn a_failed_transaction_writes_nothing(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let result: Result<(), StoreError> = store.transaction(|tx| {
         tx.create_team("South", 1)?;
         tx.put_case(&case("c1", b"doc", "p", "p", "t"))?;
@@ -118,9 +143,9 @@ fn a_failed_transaction_writes_nothing() {
     assert_eq!(store.read(|tx| tx.get_case("c1")).expect("case"), None);
 }
 
-#[test]
-fn devices_register_rotate_tokens_and_revoke() {
-    let (_dir, store) = open();
+fn devices_register_rotate_tokens_and_revoke(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let team = store
         .transaction(|tx| tx.create_team("T", 1))
         .expect("team");
@@ -219,9 +244,9 @@ fn devices_register_rotate_tokens_and_revoke() {
     assert_eq!(listed[0].user_name, "alice");
 }
 
-#[test]
-fn seq_is_monotonic_across_puts_and_created_by_never_changes() {
-    let (_dir, store) = open();
+fn seq_is_monotonic_across_puts_and_created_by_never_changes(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let mut last = 0;
     for i in 0..20 {
         let id = format!("case-{}", i % 5);
@@ -250,9 +275,9 @@ fn seq_is_monotonic_across_puts_and_created_by_never_changes() {
     assert_eq!(x.assignee.as_deref(), Some("p2"));
 }
 
-#[test]
-fn cases_since_pages_in_seq_order_and_respects_each_role() {
-    let (_dir, store) = open();
+fn cases_since_pages_in_seq_order_and_respects_each_role(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let (north, south) = store
         .transaction(|tx| Ok::<_, StoreError>((tx.create_team("N", 1)?, tx.create_team("S", 1)?)))
         .expect("teams");
@@ -328,9 +353,9 @@ fn cases_since_pages_in_seq_order_and_respects_each_role() {
     assert!(all(&Viewer::of(&lost), 10).is_empty());
 }
 
-#[test]
-fn device_heads_and_applied_batches_round_trip() {
-    let (_dir, store) = open();
+fn device_heads_and_applied_batches_round_trip(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
     let device = Uuid::now_v7();
     assert_eq!(
         store
@@ -446,4 +471,316 @@ fn a_fresh_database_is_wal_and_private() {
 
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("open raw")
+}
+
+fn pending_heads_become_known_once_confirmed(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
+    let device = Uuid::now_v7();
+    let (h1, h2) = (
+        vec!["aa".repeat(32)],
+        vec!["bb".repeat(32), "cc".repeat(32)],
+    );
+    // Sent in pages 5 and 9: pending, so not yet known.
+    store
+        .transaction(|tx| {
+            tx.set_pending_heads(device, "c1", &h1, 5)?;
+            tx.set_pending_heads(device, "c2", &h2, 9)
+        })
+        .expect("pending");
+    let heads = |case: &str| {
+        store
+            .read(|tx| tx.device_heads(device, case))
+            .expect("heads")
+    };
+    assert_eq!(heads("c1"), Some(vec![]), "a pending page is not known yet");
+    // Confirming up to 5 takes page 5's heads only; another device's confirmation takes none.
+    store
+        .transaction(|tx| tx.confirm_pending_heads(Uuid::now_v7(), 100))
+        .expect("other device");
+    assert_eq!(heads("c1"), Some(vec![]));
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, 5))
+        .expect("confirm 5");
+    assert_eq!((heads("c1"), heads("c2")), (Some(h1.clone()), Some(vec![])));
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, 9))
+        .expect("confirm 9");
+    assert_eq!(heads("c2"), Some(h2));
+    // Known heads stay when a later page is pending, until that page is confirmed.
+    store
+        .transaction(|tx| tx.set_pending_heads(device, "c1", &[], 12))
+        .expect("pending again");
+    assert_eq!(heads("c1"), Some(h1));
+}
+
+fn person_aliases_name_one_user(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
+    let alice = user(&*store, "alice", Role::Officer, None);
+    let bob = user(&*store, "bob", Role::Officer, None);
+    let (p1, p2) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .transaction(|tx| {
+            tx.add_person_alias(p2, alice.id, 1)?;
+            tx.add_person_alias(p1, alice.id, 1)?;
+            // Again for the same user: nothing changes.
+            tx.add_person_alias(p1, alice.id, 2)
+        })
+        .expect("aliases");
+    let mut want = vec![p1, p2];
+    want.sort();
+    assert_eq!(
+        store.read(|tx| tx.person_aliases(alice.id)).expect("list"),
+        want
+    );
+    let err = store
+        .transaction(|tx| tx.add_person_alias(p1, bob.id, 3))
+        .expect_err("another user's alias");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                code: "person_taken",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let of = |p| store.read(|tx| tx.user_of_person(p)).expect("user of");
+    assert_eq!(of(p1).map(|u| u.id), Some(alice.id));
+    assert_eq!(of(alice.id).map(|u| u.id), Some(alice.id));
+    assert_eq!(of(bob.id).map(|u| u.id), Some(bob.id));
+    assert_eq!(of(Uuid::now_v7()), None);
+}
+
+// PostgreSQL only: several stores (server nodes) over one database.
+
+fn pg_store(db: &PgDatabase) -> Arc<dyn Store> {
+    Arc::new(PostgresStore::open(db.url()).expect("open postgres store"))
+}
+
+/// Many threads on two stores over one database each read a case, add their own mark to its
+/// document and write it back. The write lock makes every read-merge-write see the one before:
+/// no mark is lost.
+#[test]
+fn postgres_two_nodes_merging_one_case_lose_no_update() {
+    let db = PgDatabase::fresh();
+    let nodes = [pg_store(&db), pg_store(&db)];
+    const THREADS: usize = 8;
+    const ROUNDS: usize = 15;
+    let start = Arc::new(Barrier::new(THREADS));
+    let seqs = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let node = nodes[t % 2].clone();
+            let start = start.clone();
+            let seqs = &seqs;
+            s.spawn(move || {
+                start.wait();
+                for r in 0..ROUNDS {
+                    let seq = node
+                        .transaction(|tx| {
+                            let mut doc = tx.get_case("shared")?.map(|c| c.doc).unwrap_or_default();
+                            // Give another writer every chance to slip in between.
+                            std::thread::yield_now();
+                            doc.extend_from_slice(format!("{t}.{r};").as_bytes());
+                            tx.put_case(&case("shared", &doc, "p", "p", "t"))
+                        })
+                        .expect("merge");
+                    seqs.lock().expect("seqs").push(seq);
+                }
+            });
+        }
+    });
+    let stored = nodes[0]
+        .read(|tx| tx.get_case("shared"))
+        .expect("read")
+        .expect("case");
+    let text = String::from_utf8(stored.doc).expect("utf-8");
+    let marks: BTreeSet<&str> = text.split_terminator(';').collect();
+    assert_eq!(marks.len(), THREADS * ROUNDS, "every mark kept: {text}");
+    assert_eq!(text.split_terminator(';').count(), THREADS * ROUNDS);
+    let mut seqs = seqs.into_inner().expect("seqs");
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), THREADS * ROUNDS, "every write its own seq");
+    assert_eq!(stored.seq, *seqs.last().expect("some"));
+}
+
+/// Writers on two stores commit new cases while a device-like reader pulls `seq > since`
+/// again and again, moving `since` to the highest seq it saw. Writers commit in seq order, so the
+/// reader never skips a case: it ends with all of them, each exactly once.
+#[test]
+fn postgres_pulls_during_concurrent_writes_never_skip_a_case() {
+    let db = PgDatabase::fresh();
+    let nodes = [pg_store(&db), pg_store(&db)];
+    let admin = user(&*nodes[0], "admin", Role::Admin, None);
+    const WRITERS: usize = 6;
+    const CASES: usize = 25;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let seen = std::thread::scope(|s| {
+        for w in 0..WRITERS {
+            let node = nodes[w % 2].clone();
+            let done = &done;
+            s.spawn(move || {
+                for i in 0..CASES {
+                    let id = format!("w{w}-{i}");
+                    node.transaction(|tx| {
+                        let seq = tx.put_case(&case(&id, b"d", "p", "p", "t"))?;
+                        // Hold the transaction open a little after taking the number.
+                        std::thread::yield_now();
+                        Ok::<_, StoreError>(seq)
+                    })
+                    .expect("put");
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let reader = nodes[1].clone();
+        let viewer = Viewer::of(&admin);
+        let mut since = 0;
+        let mut seen: Vec<String> = vec![];
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+            loop {
+                let page = reader
+                    .read(|tx| tx.cases_since(&viewer, since, 7))
+                    .expect("pull");
+                for c in &page.cases {
+                    assert!(c.seq > since, "ordered by seq");
+                    since = c.seq;
+                    seen.push(c.case_id.clone());
+                }
+                if page.remaining == 0 {
+                    break;
+                }
+            }
+            if finished {
+                break seen;
+            }
+        }
+    });
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "each case pulled once (each written once)"
+    );
+    assert_eq!(seen.len(), WRITERS * CASES, "no case skipped");
+}
+
+/// Several nodes starting at once over an empty database: the schema is created once and all
+/// of them open it.
+#[test]
+fn postgres_nodes_starting_together_migrate_once() {
+    let db = PgDatabase::fresh();
+    const NODES: usize = 6;
+    let start = Barrier::new(NODES);
+    let opened: Vec<Result<PostgresStore, StoreError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..NODES)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    PostgresStore::open(db.url())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for o in &opened {
+        assert!(o.is_ok(), "{o:?}");
+    }
+    let mut c = db.connect();
+    let version: i64 = c
+        .query_one("SELECT version FROM fieldbook_schema", &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(
+        version,
+        fieldbook_server::store::postgres::SCHEMA_VERSION,
+        "schema complete"
+    );
+    let rows: i64 = c
+        .query_one("SELECT COUNT(*) FROM server_seq", &[])
+        .expect("seq rows")
+        .get(0);
+    assert_eq!(rows, 1);
+    for o in opened {
+        o.expect("open").ping().expect("ping");
+    }
+}
+
+#[test]
+fn postgres_reopening_keeps_data_and_a_newer_database_is_refused_untouched() {
+    use fieldbook_server::store::postgres::SCHEMA_VERSION as PG_VERSION;
+    let db = PgDatabase::fresh();
+    {
+        let store = pg_store(&db);
+        store
+            .transaction(|tx| tx.create_team("Keep", 1))
+            .expect("team");
+        store.ping().expect("ping");
+    }
+    let store = pg_store(&db);
+    assert_eq!(store.read(|tx| tx.list_teams()).expect("teams").len(), 1);
+    drop(store);
+
+    let mut c = db.connect();
+    c.execute(
+        "UPDATE fieldbook_schema SET version = $1",
+        &[&(PG_VERSION + 1)],
+    )
+    .expect("bump");
+    let tables = |c: &mut ::postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .expect("tables")
+        .get(0)
+    };
+    let before = tables(&mut c);
+    let err = PostgresStore::open(db.url()).expect_err("newer");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found, supported } if found == PG_VERSION + 1 && supported == PG_VERSION),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+    let version: i64 = c
+        .query_one("SELECT version FROM fieldbook_schema", &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(version, PG_VERSION + 1, "left as it was");
+    assert_eq!(tables(&mut c), before, "no table added");
+}
+
+/// PostgreSQL ends a transaction at its first failed statement. A caller that carries on past
+/// such an error must not be told its transaction committed.
+#[test]
+fn postgres_a_transaction_whose_statement_failed_does_not_report_a_commit() {
+    let db = PgDatabase::fresh();
+    let store = pg_store(&db);
+    let result = store.transaction(|tx| {
+        tx.create_team("Lost", 1)?;
+        // TEXT cannot hold NUL: the statement fails, and the caller ignores that.
+        let _ = tx.put_case(&case("nul\0case", b"d", "p", "p", "t"));
+        Ok::<_, StoreError>(())
+    });
+    assert!(result.is_err(), "{result:?}");
+    assert_eq!(store.read(|tx| tx.list_teams()).expect("teams"), vec![]);
+}
+
+#[test]
+fn postgres_a_bad_url_or_an_absent_server_is_a_clear_error() {
+    let err = fieldbook_server::store::open(&fieldbook_server::store::Location::Url(
+        "postgres://nobody@127.0.0.1:1/nothing".into(),
+    ))
+    .expect_err("nothing listens on port 1");
+    assert!(matches!(err, StoreError::Postgres(_)), "{err:?}");
+    let err = PostgresStore::open("postgres://host:notaport/db").expect_err("bad url");
+    assert!(err.to_string().contains("does not parse"), "{err}");
 }

@@ -279,10 +279,11 @@ impl PgDatabase {
             }
         };
         let name = format!("fb_test_{}", uuid::Uuid::new_v4().simple());
-        let mut client = connect(&admin_url)?;
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| err(format!("CREATE DATABASE on {admin_url}: {e}")))?;
+        off_runtime(|| {
+            connect(&admin_url)?
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .map_err(|e| err(format!("CREATE DATABASE on {admin_url}: {e}")))
+        })?;
         Ok(PgDatabase {
             url: with_database(&admin_url, &name)?,
             name,
@@ -301,7 +302,9 @@ impl PgDatabase {
         &self.name
     }
 
-    /// A new connection to the database, for a test to look at or damage what is stored.
+    /// A new connection to the database, for a test to look at or damage what is stored. It is
+    /// the blocking client: inside async code (`#[tokio::test]`) use it from
+    /// `spawn_blocking` or another thread, as it panics on a runtime's own threads.
     pub fn connect(&self) -> postgres::Client {
         match connect(&self.url) {
             Ok(c) => c,
@@ -320,13 +323,25 @@ impl Drop for PgDatabase {
         {
             return;
         }
-        if let Ok(mut client) = connect(&self.admin_url) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+        let _ = off_runtime(|| {
+            connect(&self.admin_url)?
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .map_err(|e| err(e.to_string()))
+        });
     }
+}
+
+/// Runs `f` on a thread of its own: the blocking client starts a runtime of its own, which
+/// tokio refuses on a runtime's thread, and a test (or its drop) may be async.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(err("the PostgreSQL helper thread panicked")))
+    })
 }
 
 fn private_cluster() -> Result<Arc<PgCluster>> {

@@ -1,16 +1,17 @@
-//! The server's storage: one trait, [`Store`], with transactions as its only way in, and an
-//! embedded SQLite implementation ([`sqlite::SqliteStore`]). PostgreSQL comes next behind the same
-//! trait.
+//! The server's storage: one trait, [`Store`], with transactions as its only way in, and two
+//! implementations with the same rules: the embedded SQLite store ([`sqlite::SqliteStore`],
+//! `--data DIR`) and PostgreSQL ([`postgres::PostgresStore`], `--database-url postgres://...`),
+//! which also serves several server nodes over one database.
 //!
-//! The trait is synchronous. rusqlite is synchronous, and the sync endpoint will merge automerge
+//! The trait is synchronous. rusqlite is synchronous, and the sync endpoint merges automerge
 //! documents (CPU work) inside a transaction: both belong on a blocking thread, so the HTTP layer
 //! calls the store through `tokio::task::spawn_blocking` and an async trait would only move that
-//! call inside every method. A PostgreSQL implementation fits the same shape (the blocking
-//! `postgres` client, or `tokio-postgres` driven from the blocking thread).
+//! call inside every method. The PostgreSQL store uses the blocking `postgres` client likewise.
 //!
 //! Every operation lives on [`Tx`], so a caller composes any of them into one atomic unit:
 //! `store.transaction(|tx| { ... })` commits when the closure returns `Ok` and rolls back on `Err`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::fmt;
@@ -44,6 +45,8 @@ pub enum StoreError {
     Unsupported(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// Internal marker: the transaction closure failed with its own error (see [`dyn Store::transaction`]).
@@ -331,7 +334,7 @@ where
 pub enum Location {
     /// The embedded store: `DIR/server.db` and `DIR/blobs/`.
     Data(std::path::PathBuf),
-    /// A database URL (`postgres://` comes in a later step).
+    /// A database URL: `postgres://` or `postgresql://`.
     Url(String),
 }
 
@@ -341,11 +344,7 @@ pub fn open(location: &Location) -> Result<std::sync::Arc<dyn Store>> {
         Location::Data(dir) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open_dir(dir)?)),
         Location::Url(url) => {
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                Err(StoreError::Unsupported(
-                    "PostgreSQL storage is not built yet in this version of fieldbook-server; \
-                     use --data DIR for the embedded store"
-                        .into(),
-                ))
+                Ok(std::sync::Arc::new(postgres::PostgresStore::open(url)?))
             } else {
                 Err(StoreError::Unsupported(format!(
                     "unsupported database URL scheme in {:?}: expected postgres://",

@@ -1,17 +1,94 @@
-//! Helpers shared by the tests that run the real `fieldbook-server` binary.
+//! Helpers shared by the server's tests: the storage backends a test runs against, and the
+//! real `fieldbook-server` binary.
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+
+use fieldbook_server::store::Store;
+use fieldbook_testkit::PgDatabase;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldbook-server");
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The storage a test runs against: the embedded SQLite store or PostgreSQL (a fresh database
+/// from `fieldbook-testkit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An empty store and what keeps its storage alive (a temporary directory or database).
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    pub location: Location,
+    _dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl Backend {
+    /// A fresh, empty store of this backend.
+    pub fn open(self) -> TestStore {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (location, pg) = self.location(dir.path());
+        let store = fieldbook_server::store::open(&location.to_store()).expect("open store");
+        TestStore {
+            store,
+            location,
+            _dir: dir,
+            pg,
+        }
+    }
+
+    /// Where a new, empty store of this backend lives: `dir/data`, or a fresh database (kept
+    /// while the returned value lives).
+    pub fn location(self, dir: &Path) -> (Location, Option<PgDatabase>) {
+        match self {
+            Backend::Sqlite => (Location::Data(dir.join("data")), None),
+            Backend::Postgres => {
+                let db = PgDatabase::fresh();
+                (Location::Url(db.url().to_owned()), Some(db))
+            }
+        }
+    }
+}
+
+/// Where the server binary keeps its data: `--data DIR` or `--database-url URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Data(PathBuf),
+    Url(String),
+}
+
+impl Location {
+    pub fn args(&self) -> Vec<OsString> {
+        match self {
+            Location::Data(d) => vec!["--data".into(), d.into()],
+            Location::Url(u) => vec!["--database-url".into(), u.into()],
+        }
+    }
+
+    pub fn to_store(&self) -> fieldbook_server::store::Location {
+        match self {
+            Location::Data(d) => fieldbook_server::store::Location::Data(d.clone()),
+            Location::Url(u) => fieldbook_server::store::Location::Url(u.clone()),
+        }
+    }
+}
+
 /// Runs an admin command on a data directory, with the password (if any) in the environment.
 pub fn admin(data: &Path, args: &[&str], password: Option<&str>) -> Output {
+    admin_at(&Location::Data(data.to_owned()), args, password)
+}
+
+/// Runs an admin command on a store location, with the password (if any) in the environment.
+pub fn admin_at(location: &Location, args: &[&str], password: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.arg("--data").arg(data).args(args).stdin(Stdio::null());
+    cmd.args(location.args()).args(args).stdin(Stdio::null());
     cmd.env_remove("FIELDBOOK_PASSWORD")
         .env_remove("FIELDBOOK_SERVER_DATA")
         .env_remove("FIELDBOOK_DATABASE_URL");
@@ -23,7 +100,12 @@ pub fn admin(data: &Path, args: &[&str], password: Option<&str>) -> Output {
 
 /// Like [`admin`], and fails the test unless it succeeded; returns stdout.
 pub fn admin_ok(data: &Path, args: &[&str], password: Option<&str>) -> String {
-    let out = admin(data, args, password);
+    admin_ok_at(&Location::Data(data.to_owned()), args, password)
+}
+
+/// Like [`admin_at`], and fails the test unless it succeeded; returns stdout.
+pub fn admin_ok_at(location: &Location, args: &[&str], password: Option<&str>) -> String {
+    let out = admin_at(location, args, password);
     assert!(
         out.status.success(),
         "fieldbook-server {args:?} failed: {}\n{}",
@@ -35,14 +117,19 @@ pub fn admin_ok(data: &Path, args: &[&str], password: Option<&str>) -> String {
 
 /// A team `North` with an officer `olive`, a second officer `owen` and a leader `lena`.
 pub fn seed(data: &Path) {
-    admin_ok(data, &["team", "add", "North"], None);
+    seed_at(&Location::Data(data.to_owned()));
+}
+
+/// [`seed`] at a store location.
+pub fn seed_at(location: &Location) {
+    admin_ok_at(location, &["team", "add", "North"], None);
     for (name, role) in [
         ("olive", "officer"),
         ("owen", "officer"),
         ("lena", "team_leader"),
     ] {
-        admin_ok(
-            data,
+        admin_ok_at(
+            location,
             &[
                 "user", "add", "--name", name, "--role", role, "--team", "North",
             ],
@@ -70,12 +157,20 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let stderr = data.with_extension("stderr.log");
+        Server::start_at(
+            &Location::Data(data.to_owned()),
+            &data.with_extension("stderr.log"),
+            extra,
+        )
+    }
+
+    /// Starts a server on a store location, logging to `stderr`.
+    pub fn start_at(location: &Location, stderr: &Path, extra: &[&str]) -> Server {
+        let stderr = stderr.to_owned();
         let log = std::fs::File::create(&stderr).expect("log file");
         let mut child = Command::new(BIN)
             .arg("serve")
-            .arg("--data")
-            .arg(data)
+            .args(location.args())
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .env("RUST_LOG", "info")

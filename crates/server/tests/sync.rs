@@ -1,15 +1,42 @@
 //! `POST /sync/v1/sync` end to end: the real server binary on loopback, and real encrypted
 //! device stores (`fieldbook-store`) registered through the API, pushing and pulling with the
-//! protocol types of `fieldbook-sync`.
+//! protocol types of `fieldbook-sync`. Every test runs on both server stores, SQLite and
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{PASSWORD, Server, client, started};
+use common::{Backend, PASSWORD, Server, client, started_on};
 use fieldbook_core::{CaseEdit, CaseKind, CaseStatus, NewCase, Role, Timestamp};
 use fieldbook_store::{CaseQuery, DeviceSetup, Store};
 use fieldbook_sync::{PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex, parse_heads};
 use serde_json::json;
+
+/// Runs each named test, an `async fn(Backend)`, once on SQLite and once on PostgreSQL (as
+/// `sqlite::NAME` and `postgres::NAME`).
+macro_rules! both_backends {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        mod sqlite {
+            $($(#[$attr])* async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $($(#[$attr])* async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+both_backends!(
+    #[tokio::test]
+    devices_sync_through_the_server_and_converge_within_their_rights,
+    #[tokio::test]
+    a_replayed_batch_gets_the_same_answer_and_changes_nothing,
+    #[tokio::test]
+    bad_sync_requests_get_a_reason_and_the_server_keeps_serving,
+    #[tokio::test(flavor = "multi_thread")]
+    the_device_api_signs_in_syncs_and_wipes_a_revoked_device,
+    #[tokio::test]
+    once_a_device_confirms_a_pull_it_gets_only_what_follows,
+);
 
 struct Device {
     store: Store,
@@ -177,9 +204,8 @@ fn create(d: &mut Device, title: &str) -> fieldbook_core::CaseId {
         .id
 }
 
-#[tokio::test]
-async fn devices_sync_through_the_server_and_converge_within_their_rights() {
-    let (_dir, server) = started();
+async fn devices_sync_through_the_server_and_converge_within_their_rights(backend: Backend) {
+    let (_env, server) = started_on(backend);
     let mut olive = device(&server, "olive", Role::Officer).await;
     let mut lena = device(&server, "lena", Role::TeamLeader).await;
     let mut owen = device(&server, "owen", Role::Officer).await;
@@ -243,9 +269,8 @@ async fn devices_sync_through_the_server_and_converge_within_their_rights() {
     assert_eq!(lena.store.load_case(case).unwrap().status, CaseStatus::Open);
 }
 
-#[tokio::test]
-async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing() {
-    let (_dir, server) = started();
+async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing(backend: Backend) {
+    let (_env, server) = started_on(backend);
     let mut olive = device(&server, "olive", Role::Officer).await;
     create(&mut olive, "Fly-tipping in lay-by");
     let req = olive.request("batch-1", 10);
@@ -264,9 +289,8 @@ async fn a_replayed_batch_gets_the_same_answer_and_changes_nothing() {
     assert_eq!(third.acks[0].seq, seq);
 }
 
-#[tokio::test]
-async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
-    let (_dir, server) = started();
+async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving(backend: Backend) {
+    let (_env, server) = started_on(backend);
     let olive = device(&server, "olive", Role::Officer).await;
     let url = server.url("/sync/v1/sync");
     let good = olive.request("b", 10);
@@ -323,12 +347,11 @@ async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving() {
 
 /// The device's own client (`fieldbook-client`, through the device API as the CLI and the app
 /// call it): sign in, sync both ways, and a revoked device wiped on its next sync.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
+async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device(backend: Backend) {
     use fieldbook_app as app;
-    let (dir, server) = started();
+    let (env, server) = started_on(backend);
     let base = server.base.clone();
-    let devices = dir.path().to_path_buf();
+    let devices = env.dir.path().to_path_buf();
     let (olive_dir, lena_dir) = (devices.join("olive"), devices.join("lena"));
 
     let report = tokio::task::spawn_blocking(move || {
@@ -412,8 +435,7 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
     let (olive, _reference) = report;
 
     // The council revokes Olive's device: its next sync says why and wipes it.
-    let data = dir.path().join("data");
-    let devices_json = common::admin_ok(&data, &["device", "list", "--json"], None);
+    let devices_json = common::admin_ok_at(&env.location, &["device", "list", "--json"], None);
     let list: serde_json::Value = serde_json::from_str(&devices_json).unwrap();
     let id = list
         .as_array()
@@ -424,8 +446,8 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
         .as_str()
         .unwrap()
         .to_string();
-    common::admin_ok(
-        &data,
+    common::admin_ok_at(
+        &env.location,
         &["device", "revoke", &id, "--reason", "Tablet reported lost"],
         None,
     );
@@ -445,9 +467,8 @@ async fn the_device_api_signs_in_syncs_and_wipes_a_revoked_device() {
     .unwrap();
 }
 
-#[tokio::test]
-async fn once_a_device_confirms_a_pull_it_gets_only_what_follows() {
-    let (_dir, server) = started();
+async fn once_a_device_confirms_a_pull_it_gets_only_what_follows(backend: Backend) {
+    let (_env, server) = started_on(backend);
     let mut olive = device(&server, "olive", Role::Officer).await;
     let mut lena = device(&server, "lena", Role::TeamLeader).await;
     let case = create(&mut olive, "Graffiti on the bus shelter");

@@ -147,6 +147,31 @@ pub fn started() -> (tempfile::TempDir, Server) {
     (dir, server)
 }
 
+/// What a test server runs on: its temporary directory, its store location, and the database
+/// (PostgreSQL) kept while this lives.
+pub struct Started {
+    pub dir: tempfile::TempDir,
+    pub location: Location,
+    _pg: Option<PgDatabase>,
+}
+
+/// A seeded store of the backend (see [`seed`]) and a server running on it. Bind the pair as
+/// `let (env, server)`, so the server stops before its database goes.
+pub fn started_on(backend: Backend) -> (Started, Server) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (location, pg) = backend.location(dir.path());
+    seed_at(&location);
+    let server = Server::start_at(&location, &dir.path().join("server.stderr.log"), &[]);
+    (
+        Started {
+            dir,
+            location,
+            _pg: pg,
+        },
+        server,
+    )
+}
+
 /// A running server process on 127.0.0.1 with a free port, killed when dropped.
 pub struct Server {
     child: Child,

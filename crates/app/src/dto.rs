@@ -379,6 +379,56 @@ pub struct SyncProgressDto {
     pub pushed: u64,
 }
 
+/// A case whose changes the server refused: the edit stays on this device only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct RefusedCaseDto {
+    /// The case id.
+    pub case: String,
+    pub reference: String,
+    pub title: String,
+    /// Why, as the server's stable code (`not_your_case`, `may_not_reassign`, …).
+    pub code: String,
+    pub message: String,
+}
+
+/// The device's side of sync as stored: the server it is signed in to (none: not signed in),
+/// its last successful sync, the last sync's error, what waits, and what the server refused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct SyncStatusDto {
+    pub server: Option<String>,
+    /// The user name this device signed in as.
+    pub user: Option<String>,
+    /// RFC 3339; none before the first successful sync.
+    pub last_sync_at: Option<String>,
+    /// The last sync's failure in words; none when it succeeded.
+    pub last_error: Option<String>,
+    pub outbox_cases: u64,
+    pub outbox_changes: u64,
+    pub refused: Vec<RefusedCaseDto>,
+}
+
+/// What a front end's background sync is doing now (the desktop shell sends this as the
+/// `sync-activity` event). `state`: `idle` (not running; see `error` for how the last attempt
+/// ended), `syncing` (`pulled` of `total` so far), `offline` (the server cannot be reached;
+/// the shell watches for it), `revoked` (the device was removed and wiped: `revoked_reason`
+/// says why).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct SyncActivityDto {
+    pub state: String,
+    pub pulled: u64,
+    pub total: u64,
+    /// How the last attempt failed (code and words); none after a success.
+    pub error: Option<SyncErrorDto>,
+    pub revoked_reason: Option<String>,
+}
+
+/// A sync's failure as a front end shows it: the stable code and the device's words.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, TS)]
+pub struct SyncErrorDto {
+    pub code: String,
+    pub message: String,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -416,6 +466,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     RefusedDto::export_all(&cfg)?;
     SyncReportDto::export_all(&cfg)?;
     SyncProgressDto::export_all(&cfg)?;
+    RefusedCaseDto::export_all(&cfg)?;
+    SyncStatusDto::export_all(&cfg)?;
+    SyncActivityDto::export_all(&cfg)?;
+    SyncErrorDto::export_all(&cfg)?;
     DraftArgs::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())

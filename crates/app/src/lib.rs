@@ -624,10 +624,67 @@ pub fn sync_now_with_progress(
         Err(AppError::Server(fieldbook_client::ClientError::Revoked(reason))) => {
             wipe(ctx);
             Err(AppError::Server(fieldbook_client::ClientError::Revoked(
-                reason,
+                administrators_reason(&reason).to_string(),
             )))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Whether this device is signed in, how its last sync went, what waits to be sent, and which
+/// cases' changes the server refused (each kept on this device only).
+pub fn sync_status(ctx: &Ctx) -> AppResult<SyncStatusDto> {
+    ctx.with_store(|s| {
+        let link = s.server_link()?;
+        let (outbox_cases, outbox_changes) = s.outbox()?;
+        let refused = s
+            .refused()?
+            .into_iter()
+            .map(|r| {
+                let c = s.find_case(&r.case_id).and_then(|id| s.load_case(id));
+                let (reference, title) = match c {
+                    Ok(c) => (c.reference, c.title),
+                    Err(_) => (r.case_id.clone(), String::new()),
+                };
+                RefusedCaseDto {
+                    case: r.case_id,
+                    reference,
+                    title,
+                    code: r.code,
+                    message: r.message,
+                }
+            })
+            .collect();
+        Ok(SyncStatusDto {
+            server: link.as_ref().map(|l| l.url.clone()),
+            user: link.as_ref().map(|l| l.user_name.clone()),
+            last_sync_at: link
+                .as_ref()
+                .and_then(|l| l.last_sync_at)
+                .map(|t| Timestamp(t).to_rfc3339()),
+            last_error: link.and_then(|l| l.last_error),
+            outbox_cases,
+            outbox_changes,
+            refused,
+        })
+    })
+}
+
+/// The administrator's own words from the server's revocation message ("this device was
+/// revoked: {reason}. Its data will be removed; ask your administrator"), so a front end can
+/// say it once in its own sentence; the whole message when it has another shape.
+fn administrators_reason(message: &str) -> &str {
+    let m = message.trim();
+    let m = m.strip_prefix("this device was revoked: ").unwrap_or(m);
+    m.strip_suffix(". Its data will be removed; ask your administrator")
+        .unwrap_or(m)
+}
+
+/// The reason the council gave for revoking this device, when `e` says it was revoked.
+pub fn revoked_reason(e: &AppError) -> Option<&str> {
+    match e {
+        AppError::Server(fieldbook_client::ClientError::Revoked(reason)) => Some(reason),
+        _ => None,
     }
 }
 

@@ -37,6 +37,12 @@ pub struct SqliteStore {
     path: PathBuf,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Held for each write transaction: this process's writers queue here and are woken as
+    /// soon as the previous one commits, instead of polling SQLite's lock with the busy
+    /// handler's growing sleeps (which, with many devices syncing at once, left the server
+    /// idle while requests waited seconds). Another process's writer still meets the busy
+    /// timeout.
+    writer: Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -72,6 +78,7 @@ impl SqliteStore {
                 open: 1,
             }),
             returned: Condvar::new(),
+            writer: Mutex::new(()),
         })
     }
 
@@ -158,6 +165,7 @@ impl Store for SqliteStore {
     }
 
     fn write_tx(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.in_tx("BEGIN IMMEDIATE", f)
     }
 

@@ -19,4 +19,8 @@
     "save_draft",
     "drafts",
     "clear_drafts",
+    "sign_in",
+    "sync_now",
+    "sync_status",
+    "sync_activity",
 ]

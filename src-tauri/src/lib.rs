@@ -3,10 +3,41 @@
 //! calls the device API and returns its DTO or `AppError` (`{code, message}`). It must not
 //! contain business logic: anything a command needs beyond a call belongs in `fieldbook-app`.
 
+pub mod background;
+
+use std::sync::Arc;
+
+use background::{Syncer, Timing};
 use fieldbook_app::{self as app, AppError, Ctx};
-use tauri::{Manager, State};
+use tauri::{Emitter, Manager, State};
 
 type R<T> = Result<T, AppError>;
+
+/// `f` on a thread of its own: the device's HTTP client blocks, which it may not do on the
+/// async runtime's threads that run commands.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// `result`, after telling the background sync that the device changed when it succeeded.
+fn wrote<T>(sync: &Syncer, result: R<T>) -> R<T> {
+    if result.is_ok() {
+        sync.edited();
+    }
+    result
+}
+
+/// `result`, after asking for a sync as soon as possible when it succeeded.
+fn sync_soon<T>(sync: &Syncer, result: R<T>) -> R<T> {
+    if result.is_ok() {
+        sync.soon();
+    }
+    result
+}
 
 /// The commands registered below, as declared to Tauri's ACL in `build.rs`.
 pub const COMMANDS: &[&str] = include!("../commands.rs");
@@ -16,12 +47,16 @@ fn device(ctx: State<'_, Ctx>) -> R<app::DeviceDto> {
     app::device(&ctx)
 }
 #[tauri::command(async)]
-fn init_device(ctx: State<'_, Ctx>, args: app::InitArgs) -> R<app::DeviceDto> {
-    app::init_device(&ctx, args)
+fn init_device(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::InitArgs,
+) -> R<app::DeviceDto> {
+    sync_soon(&sync, app::init_device(&ctx, args))
 }
 #[tauri::command(async)]
-fn unlock(ctx: State<'_, Ctx>, passphrase: String) -> R<app::DeviceDto> {
-    app::unlock(&ctx, &passphrase)
+fn unlock(ctx: State<'_, Ctx>, sync: State<'_, Syncer>, passphrase: String) -> R<app::DeviceDto> {
+    sync_soon(&sync, app::unlock(&ctx, &passphrase))
 }
 #[tauri::command(async)]
 fn lock(ctx: State<'_, Ctx>) {
@@ -36,32 +71,48 @@ fn open_case(ctx: State<'_, Ctx>, case: String) -> R<app::CaseDto> {
     app::open_case(&ctx, &case)
 }
 #[tauri::command(async)]
-fn create_case(ctx: State<'_, Ctx>, args: app::NewCaseArgs) -> R<app::CaseDto> {
-    app::create_case(&ctx, args)
+fn create_case(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::NewCaseArgs,
+) -> R<app::CaseDto> {
+    wrote(&sync, app::create_case(&ctx, args))
 }
 #[tauri::command(async)]
-fn edit_case(ctx: State<'_, Ctx>, args: app::EditCaseArgs) -> R<app::CaseDto> {
-    app::edit_case(&ctx, args)
+fn edit_case(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::EditCaseArgs,
+) -> R<app::CaseDto> {
+    wrote(&sync, app::edit_case(&ctx, args))
 }
 #[tauri::command(async)]
-fn add_visit(ctx: State<'_, Ctx>, args: app::AddVisitArgs) -> R<app::CaseDto> {
-    app::add_visit(&ctx, args)
+fn add_visit(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::AddVisitArgs,
+) -> R<app::CaseDto> {
+    wrote(&sync, app::add_visit(&ctx, args))
 }
 #[tauri::command(async)]
-fn answer(ctx: State<'_, Ctx>, args: app::AnswerArgs) -> R<app::CaseDto> {
-    app::answer(&ctx, args)
+fn answer(ctx: State<'_, Ctx>, sync: State<'_, Syncer>, args: app::AnswerArgs) -> R<app::CaseDto> {
+    wrote(&sync, app::answer(&ctx, args))
 }
 #[tauri::command(async)]
-fn add_note(ctx: State<'_, Ctx>, args: app::NoteArgs) -> R<app::CaseDto> {
-    app::add_note(&ctx, args)
+fn add_note(ctx: State<'_, Ctx>, sync: State<'_, Syncer>, args: app::NoteArgs) -> R<app::CaseDto> {
+    wrote(&sync, app::add_note(&ctx, args))
 }
 #[tauri::command(async)]
-fn submit(ctx: State<'_, Ctx>, case: String) -> R<app::CaseDto> {
-    app::submit(&ctx, &case)
+fn submit(ctx: State<'_, Ctx>, sync: State<'_, Syncer>, case: String) -> R<app::CaseDto> {
+    wrote(&sync, app::submit(&ctx, &case))
 }
 #[tauri::command(async)]
-fn transition(ctx: State<'_, Ctx>, args: app::TransitionArgs) -> R<app::CaseDto> {
-    app::transition(&ctx, args)
+fn transition(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::TransitionArgs,
+) -> R<app::CaseDto> {
+    wrote(&sync, app::transition(&ctx, args))
 }
 #[tauri::command(async)]
 fn history(ctx: State<'_, Ctx>, case: String) -> R<Vec<app::HistoryEntryDto>> {
@@ -84,6 +135,27 @@ fn clear_drafts(ctx: State<'_, Ctx>, prefix: String) -> R<u32> {
     app::clear_drafts(&ctx, &prefix)
 }
 
+#[tauri::command(async)]
+fn sign_in(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::SignInArgs,
+) -> R<app::SignedInDto> {
+    sync_soon(&sync, off_runtime(|| app::sign_in(&ctx, args)))
+}
+#[tauri::command(async)]
+fn sync_now(ctx: State<'_, Ctx>, sync: State<'_, Syncer>) -> R<app::SyncReportDto> {
+    off_runtime(|| sync.sync(&ctx))
+}
+#[tauri::command(async)]
+fn sync_status(ctx: State<'_, Ctx>) -> R<app::SyncStatusDto> {
+    app::sync_status(&ctx)
+}
+#[tauri::command(async)]
+fn sync_activity(sync: State<'_, Syncer>) -> app::SyncActivityDto {
+    sync.activity()
+}
+
 /// `base` with the app's commands and device context, on any runtime (the tests pass Tauri's
 /// mock builder). The device lives in `data_dir` when given, else in the platform's app data
 /// directory.
@@ -91,15 +163,39 @@ pub fn configure<Rt: tauri::Runtime>(
     base: tauri::Builder<Rt>,
     data_dir: Option<std::path::PathBuf>,
 ) -> tauri::Builder<Rt> {
-    let base = match data_dir {
-        Some(dir) => base.manage(Ctx::new(dir)),
-        None => base.setup(|app| {
-            let dir = app.path().app_data_dir()?;
+    configure_with(base, data_dir, Timing::default())
+}
+
+/// [`configure`], with the background sync's `timing` (tests shorten it).
+pub fn configure_with<Rt: tauri::Runtime>(
+    base: tauri::Builder<Rt>,
+    data_dir: Option<std::path::PathBuf>,
+    timing: Timing,
+) -> tauri::Builder<Rt> {
+    // A plugin with no commands, so that the device context and the background sync exist as
+    // soon as the app is built (an app's own `setup` waits for the event loop, which tests on
+    // the mock runtime never start).
+    let shell = tauri::plugin::Builder::<Rt>::new("fieldbook-shell")
+        .setup(move |app, _api| {
+            let dir = match data_dir {
+                Some(dir) => dir,
+                None => app.path().app_data_dir()?,
+            };
             app.manage(Ctx::new(dir));
+            let (for_ctx, for_events) = (app.clone(), app.clone());
+            app.manage(Syncer::start(
+                timing,
+                Arc::new(move |f| f(&for_ctx.state::<Ctx>())),
+                Arc::new(move |activity| {
+                    if let Err(e) = for_events.emit(background::EVENT, activity) {
+                        eprintln!("warning: the window missed a sync update: {e}");
+                    }
+                }),
+            ));
             Ok(())
-        }),
-    };
-    base.invoke_handler(tauri::generate_handler![
+        })
+        .build();
+    base.plugin(shell).invoke_handler(tauri::generate_handler![
         device,
         init_device,
         unlock,
@@ -117,7 +213,11 @@ pub fn configure<Rt: tauri::Runtime>(
         templates,
         save_draft,
         drafts,
-        clear_drafts
+        clear_drafts,
+        sign_in,
+        sync_now,
+        sync_status,
+        sync_activity
     ])
 }
 

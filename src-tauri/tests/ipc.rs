@@ -10,6 +10,9 @@
 //! payload shown. A new command is one row in `COVERAGE` plus the calls in the tests it names.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
@@ -17,13 +20,15 @@ use std::path::PathBuf;
 
 use fieldbook_app::Ctx;
 use fieldbook_desktop::COMMANDS;
+use fieldbook_desktop::background::{EVENT, Timing};
 use serde_json::{Value, json};
-use tauri::Manager;
+use server::{PASSWORD, TestServer};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
 };
 use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
+use tauri::{Listener, Manager};
 
 // ---------------------------------------------------------------- what is shown, and where
 
@@ -46,6 +51,9 @@ const T_LIST: &str = "cases_are_listed_filtered_sorted_and_paged";
 const T_VISITS: &str = "bad_visits_answers_notes_and_submissions_are_refused";
 const T_ARGS: &str = "malformed_payloads_are_refused_by_tauri_and_write_nothing";
 const T_DRAFTS: &str = "drafts_keep_what_was_typed_until_cleared";
+const T_SIGN_IN: &str = "a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked";
+const T_SIGN_IN_BAD: &str = "sign_in_refuses_bad_credentials_insecure_and_unreachable_servers";
+const T_BACKGROUND: &str = "the_background_sync_follows_unlock_edits_and_the_server_coming_back";
 
 /// A test, and the outcomes of one command it shows: `"ok"`, an `AppError` code, [`ARGS`] or
 /// [`OK_LOCKED`].
@@ -72,6 +80,10 @@ const COVERAGE: &[(&str, &[Shown])] = &[
     ("save_draft", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("clear_drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("sign_in", &[(T_SIGN_IN, &["ok"]), (T_SIGN_IN_BAD, &["ok", "device_taken", "bad_credentials", "insecure_server", "invalid_server", "server_unreachable", "device_number_taken"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("sync_now", &[(T_SIGN_IN, &["ok", "not_signed_in", "server_unreachable", "device_revoked"]), (T_LOCKED, &["locked"])]),
+    ("sync_status", &[(T_SIGN_IN, &["ok"]), (T_BACKGROUND, &["ok"]), (T_LOCKED, &["locked"])]),
+    ("sync_activity", &[(T_SIGN_IN, &["ok", OK_LOCKED]), (T_BACKGROUND, &["ok"])]),
 ];
 
 thread_local! {
@@ -173,7 +185,17 @@ impl Device {
     }
 
     fn at(data: PathBuf, tmp: tempfile::TempDir) -> Self {
-        let app = fieldbook_desktop::configure(mock_builder(), Some(data.clone()))
+        Self::timed(data, tmp, Timing::default())
+    }
+
+    /// A device with nothing set up whose background sync keeps `timing`.
+    fn with_timing(timing: Timing) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        Self::timed(tmp.path().to_path_buf(), tmp, timing)
+    }
+
+    fn timed(data: PathBuf, tmp: tempfile::TempDir, timing: Timing) -> Self {
+        let app = fieldbook_desktop::configure_with(mock_builder(), Some(data.clone()), timing)
             .build(mock_context(noop_assets()))
             .unwrap();
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -1188,6 +1210,12 @@ fn a_locked_device_refuses_everything_that_needs_it() {
         ),
         ("drafts", json!({ "prefix": "new-case:" })),
         ("clear_drafts", json!({ "prefix": "new-case:" })),
+        (
+            "sign_in",
+            json!({ "args": { "server": "https://fieldbook.anytown.gov.uk", "user": "sam", "password": "x" } }),
+        ),
+        ("sync_now", json!({})),
+        ("sync_status", json!({})),
     ];
     for (cmd, body) in calls {
         let e = d.refused(cmd, body, "locked");
@@ -1730,6 +1758,12 @@ fn malformed_payloads_are_refused_by_tauri_and_write_nothing() {
         ("drafts", json!({ "prefix": null }), "prefix"),
         ("clear_drafts", json!({}), "prefix"),
         ("clear_drafts", json!({ "prefix": 1 }), "prefix"),
+        ("sign_in", json!({}), "args"),
+        (
+            "sign_in",
+            json!({ "args": { "server": "https://x.example", "user": "sam" } }),
+            "args",
+        ),
     ];
     for (cmd, body, arg) in payloads {
         d.malformed(cmd, body, arg);
@@ -1834,6 +1868,314 @@ fn drafts_keep_what_was_typed_until_cleared() {
     assert_eq!(pairs("").len(), 2);
 }
 
+// ---------------------------------------------------------------- sign-in and sync
+
+/// `sign_in`'s payload for `user` on `server` with the right password.
+fn sign_in(server: &str, user: &str) -> Value {
+    json!({ "args": { "server": server, "user": user, "password": PASSWORD } })
+}
+
+/// Another device, signed in as `user`, driven through the device API (as that person's
+/// tablet would be).
+fn other_device(dir: &std::path::Path, server: &TestServer, user: &str, number: u32) -> Ctx {
+    let ctx = Ctx::new(dir);
+    fieldbook_app::init_device(
+        &ctx,
+        fieldbook_app::InitArgs {
+            passphrase: PASS.into(),
+            person_name: user.into(),
+            role: "officer".into(),
+            device_number: number,
+        },
+    )
+    .unwrap();
+    fieldbook_app::sign_in(
+        &ctx,
+        fieldbook_app::SignInArgs {
+            server: server.url.clone(),
+            user: user.into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .unwrap();
+    ctx
+}
+
+/// The `sync-activity` events the shell sends, as they arrive.
+fn activities(d: &Device) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    d.app.listen(EVENT, move |e| {
+        let _ = tx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+    });
+    rx
+}
+
+/// Wait (up to a minute: this is a deadline, not a measurement) until `check` holds.
+#[track_caller]
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked() {
+    let _shows = shows();
+    let mut server = TestServer::start();
+    let d = Device::with_role("officer");
+    let events = activities(&d);
+
+    let status = d.ok("sync_status", json!({}));
+    assert_eq!(
+        status,
+        json!({ "server": null, "user": null, "last_sync_at": null, "last_error": null,
+                "outbox_cases": 0, "outbox_changes": 0, "refused": [] })
+    );
+    let e = d.refused("sync_now", json!({}), "not_signed_in");
+    assert!(e["message"].as_str().unwrap().contains("sign in"), "{e}");
+
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "Harbour Fish Bar") }),
+    );
+    let signed = d.ok("sign_in", sign_in(&format!("{}/", server.url), "olive"));
+    assert_eq!(
+        signed,
+        json!({ "server": server.url, "user": "olive", "person_name": "olive",
+                "role": "officer", "team": "North" })
+    );
+    // Signing in starts a sync in the background; an explicit one runs after it.
+    let report = d.ok("sync_now", json!({}));
+    assert_eq!(report["refused"], json!([]));
+    let status = d.ok("sync_status", json!({}));
+    assert_eq!(status["server"], server.url.as_str());
+    assert_eq!(status["user"], "olive");
+    assert!(is_time(&status["last_sync_at"]), "{status}");
+    assert_eq!(status["last_error"], Value::Null);
+    assert_eq!(status["outbox_changes"], 0);
+    assert_eq!(
+        d.ok("sync_activity", json!({})),
+        json!({ "state": "idle", "pulled": 0, "total": 0, "error": null, "revoked_reason": null })
+    );
+
+    // A case from Olive's other device (her tablet) arrives, with progress on the way.
+    let tmp = tempfile::tempdir().unwrap();
+    let tablet = other_device(&tmp.path().join("tablet"), &server, "olive", 21);
+    let theirs = fieldbook_app::create_case(
+        &tablet,
+        fieldbook_app::NewCaseArgs {
+            kind: "housing".into(),
+            title: "Damp at 4 Mill Lane".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fieldbook_app::sync_now(&tablet).unwrap();
+    while events.try_recv().is_ok() {}
+    let report = d.ok("sync_now", json!({}));
+    assert_eq!(report["pulled"], 1, "{report}");
+    let arrived = d.ok("open_case", json!({ "case": theirs.reference }));
+    assert_eq!(arrived["title"], "Damp at 4 Mill Lane");
+    let seen: Vec<Value> = events.try_iter().collect();
+    assert!(
+        seen.contains(&json!({ "state": "syncing", "pulled": 1, "total": 1, "error": null, "revoked_reason": null })),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().unwrap()["state"], "idle", "{seen:?}");
+
+    // The server goes away: the sync says so in words, and the edit waits.
+    server.stop();
+    d.ok(
+        "edit_case",
+        json!({ "args": { "case": c["reference"], "title": "Harbour Fish Bar (closed)" } }),
+    );
+    let e = d.refused("sync_now", json!({}), "server_unreachable");
+    assert!(
+        e["message"].as_str().unwrap().contains("cannot be reached"),
+        "{e}"
+    );
+    let a = d.ok("sync_activity", json!({}));
+    assert_eq!(a["state"], "offline", "{a}");
+    assert_eq!(a["error"]["code"], "server_unreachable", "{a}");
+    let status = d.ok("sync_status", json!({}));
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached")
+    );
+    assert_eq!(status["outbox_changes"], 1);
+
+    // Back again, the administrator has removed the device: it is wiped and says why.
+    server.restart();
+    let id = d.ok("device", json!({}))["device_id"].clone();
+    server.revoke(id.as_str().unwrap(), "Laptop reported stolen");
+    let e = d.call("sync_now", json!({})).unwrap_err();
+    assert_app_error(&e);
+    assert_eq!(e["code"], "device_revoked");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("Laptop reported stolen"),
+        "{e}"
+    );
+    assert!(!d.unlocked());
+    assert!(
+        !d.data.join("fieldbook.db").exists() && !d.data.join("fieldbook.key").exists(),
+        "the device's data is deleted"
+    );
+    assert_eq!(
+        d.raw("device", json!({})).unwrap_err()["code"],
+        "not_initialised"
+    );
+    let a = d.ok("sync_activity", json!({}));
+    assert_eq!(a["state"], "revoked", "{a}");
+    assert_eq!(a["revoked_reason"], "Laptop reported stolen", "{a}");
+    assert_eq!(a["error"]["code"], "device_revoked", "{a}");
+}
+
+#[test]
+fn sign_in_refuses_bad_credentials_insecure_and_unreachable_servers() {
+    let _shows = shows();
+    let server = TestServer::start();
+    let d = Device::with_role("officer");
+    let bad = |server: &str, user: &str, password: &str, code: &str| {
+        let e = d.refused(
+            "sign_in",
+            json!({ "args": { "server": server, "user": user, "password": password } }),
+            code,
+        );
+        assert_eq!(d.ok("sync_status", json!({}))["server"], Value::Null);
+        e
+    };
+    bad(&server.url, "olive", "not the password", "bad_credentials");
+    bad(&server.url, "nobody", PASSWORD, "bad_credentials");
+    let e = bad(
+        "http://fieldbook.anytown.gov.uk",
+        "olive",
+        PASSWORD,
+        "insecure_server",
+    );
+    assert!(e["message"].as_str().unwrap().contains("https://"), "{e}");
+    bad("fieldbook dot gov", "olive", PASSWORD, "invalid_server");
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    bad(&url, "olive", PASSWORD, "server_unreachable");
+
+    // Another device already holds this device's number on the server.
+    let tmp = tempfile::tempdir().unwrap();
+    let twin = Ctx::new(tmp.path().join("twin"));
+    fieldbook_app::init_device(
+        &twin,
+        fieldbook_app::InitArgs {
+            passphrase: PASS.into(),
+            person_name: "Owen".into(),
+            role: "officer".into(),
+            device_number: 4,
+        },
+    )
+    .unwrap();
+    fieldbook_app::sign_in(
+        &twin,
+        fieldbook_app::SignInArgs {
+            server: server.url.clone(),
+            user: "owen".into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .unwrap();
+    let e = bad(&server.url, "olive", PASSWORD, "device_number_taken");
+    assert!(e["message"].as_str().unwrap().contains('4'), "{e}");
+
+    // A device signed in as one person cannot be signed in as another.
+    let d2 = Device::new();
+    d2.ok("init_device", init(json!({ "device_number": 9 })));
+    d2.ok("sign_in", sign_in(&server.url, "olive"));
+    let e = d2.refused("sign_in", sign_in(&server.url, "lena"), "device_taken");
+    assert!(!e["message"].as_str().unwrap().is_empty());
+    assert_eq!(d2.ok("sync_status", json!({}))["user"], "olive");
+}
+
+#[test]
+fn the_background_sync_follows_unlock_edits_and_the_server_coming_back() {
+    let _shows = shows();
+    let mut server = TestServer::start();
+    // Short pauses so the test does not wait minutes; the periodic sync is left out (an hour).
+    let d = Device::with_timing(Timing {
+        every: std::time::Duration::from_secs(3600),
+        after_edit: std::time::Duration::from_millis(200),
+        edits_wait_at_most: std::time::Duration::from_secs(2),
+        probe: std::time::Duration::from_millis(200),
+    });
+    d.ok("init_device", init(json!({})));
+    let status = || d.ok("sync_status", json!({}));
+    let activity = || d.ok("sync_activity", json!({}));
+
+    // Signed in by the device API (the window's sign_in is shown elsewhere): nothing syncs
+    // until the next unlock asks for it.
+    fieldbook_app::sign_in(
+        &d.app.state::<Ctx>(),
+        fieldbook_app::SignInArgs {
+            server: server.url.clone(),
+            user: "olive".into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .unwrap();
+    d.ok(
+        "create_case",
+        json!({ "args": new_case("general", "Bins") }),
+    );
+    eventually("a sync soon after the edit", || {
+        status()["outbox_changes"] == 0 && status()["last_sync_at"].is_string()
+    });
+
+    // Offline: an edit waits, the activity says offline…
+    server.stop();
+    d.ok(
+        "create_case",
+        json!({ "args": new_case("general", "Bins again") }),
+    );
+    eventually("offline shown", || activity()["state"] == "offline");
+    assert_eq!(status()["outbox_changes"], 1);
+    assert_eq!(activity()["error"]["code"], "server_unreachable");
+
+    // …until the server answers again, when it syncs without being asked.
+    server.restart();
+    eventually("synced once the server is back", || {
+        status()["outbox_changes"] == 0 && activity()["state"] == "idle"
+    });
+    assert_eq!(activity()["error"], Value::Null);
+
+    // Locked, nothing syncs; unlocking syncs at once (a case from Olive's tablet arrives).
+    d.ok("lock", json!({}));
+    let tmp = tempfile::tempdir().unwrap();
+    let tablet = other_device(&tmp.path().join("tablet"), &server, "olive", 31);
+    let theirs = fieldbook_app::create_case(
+        &tablet,
+        fieldbook_app::NewCaseArgs {
+            kind: "housing".into(),
+            title: "From the tablet".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fieldbook_app::sync_now(&tablet).unwrap();
+    d.ok("unlock", json!({ "passphrase": PASS }));
+    eventually("the other device's case arrives after unlock", || {
+        d.raw("open_case", json!({ "case": theirs.reference }))
+            .is_ok()
+    });
+}
+
 #[test]
 fn every_command_has_a_success_and_its_refusals_shown() {
     let source = include_str!("ipc.rs");
@@ -1897,13 +2239,18 @@ fn every_declared_command_is_registered_and_granted() {
         .iter()
         .map(|p| p.as_str().unwrap())
         .collect();
-    let expected: Vec<String> = COMMANDS
+    let mut expected: Vec<String> = COMMANDS
         .iter()
         .map(|c| format!("allow-{}", c.replace('_', "-")))
         .collect();
+    // The window listens to the shell's sync-activity event (and stops listening).
+    expected.extend([
+        "core:event:allow-listen".into(),
+        "core:event:allow-unlisten".into(),
+    ]);
     assert_eq!(
         granted, expected,
-        "capabilities/default.json grants exactly the declared commands"
+        "capabilities/default.json grants exactly the declared commands and event listening"
     );
 
     let d = Device::new();

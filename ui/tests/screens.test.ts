@@ -99,7 +99,9 @@ describe("App", () => {
     await user.click(screen.getByRole("button", { name: "Unlock" }));
 
     expect(await screen.findByText("Showing 1 to 50 of 213 cases")).toBeInTheDocument();
-    expect(screen.getByTestId("sync-status")).toHaveTextContent("Offline 3 changes saved on this device, waiting to sync");
+    await waitFor(() =>
+      expect(screen.getByTestId("sync-status")).toHaveTextContent("Not signed in 3 changes saved on this device, waiting to sync"),
+    );
     await waitFor(() => expect(document.activeElement).toHaveTextContent("My cases"));
 
     await user.type(screen.getByLabelText("Search"), "FH-2026-1-0001");

@@ -15,6 +15,12 @@ import type { NewCaseArgs } from "../bindings/NewCaseArgs";
 import type { NoteArgs } from "../bindings/NoteArgs";
 import type { TemplateDto } from "../bindings/TemplateDto";
 import type { TransitionArgs } from "../bindings/TransitionArgs";
+import type { SignInArgs } from "../bindings/SignInArgs";
+import type { SignedInDto } from "../bindings/SignedInDto";
+import type { SyncReportDto } from "../bindings/SyncReportDto";
+import type { SyncStatusDto } from "../bindings/SyncStatusDto";
+import type { SyncActivityDto } from "../bindings/SyncActivityDto";
+import type { RefusedCaseDto } from "../bindings/RefusedCaseDto";
 
 export type {
   AddVisitArgs,
@@ -32,6 +38,12 @@ export type {
   NoteArgs,
   TemplateDto,
   TransitionArgs,
+  SignInArgs,
+  SignedInDto,
+  SyncReportDto,
+  SyncStatusDto,
+  SyncActivityDto,
+  RefusedCaseDto,
 };
 
 /** Mirrors the device API in `crates/app/src/lib.rs`. Every method rejects with a `BackendError`. */
@@ -60,6 +72,19 @@ export interface Backend {
   drafts(prefix: string): Promise<DraftDto[]>;
   /** Forget the drafts whose keys start with `prefix` (a non-empty prefix). */
   clearDrafts(prefix: string): Promise<number>;
+  /** Register this device with the council's server; a sync starts straight after. */
+  signIn(args: SignInArgs): Promise<SignedInDto>;
+  /**
+   * Sync now (after any sync already running). A revoked device is wiped and rejects with
+   * `device_revoked`; `syncActivity()` then gives the reason.
+   */
+  syncNow(): Promise<SyncReportDto>;
+  /** The server this device is signed in to, the last sync, what waits, what was refused. */
+  syncStatus(): Promise<SyncStatusDto>;
+  /** What the background sync is doing now. Never rejects. */
+  syncActivity(): Promise<SyncActivityDto>;
+  /** Hear every change of the background sync's activity; returns the function that stops it. */
+  onSyncActivity(listener: (activity: SyncActivityDto) => void): () => void;
 }
 
 /** An `ErrorDto` as a throwable: `code` is stable and machine-readable, `message` is for people. */

@@ -1,6 +1,6 @@
 // Small pure helpers the screens share; kept out of components so they are easy to test.
 
-/** What waits to be synced, beside the "Offline" tag (the sync itself is not built yet, so offline is the truth). */
+/** What waits to be synced, beside the status line's tag. */
 export function outboxText(changes: number): string {
   if (changes === 0) return "All changes saved on this device";
   return `${thousands(changes)} ${changes === 1 ? "change" : "changes"} saved on this device, waiting to sync`;

@@ -20,6 +20,11 @@ import {
   type NoteArgs,
   type TemplateDto,
   type TransitionArgs,
+  type SignInArgs,
+  type SignedInDto,
+  type SyncReportDto,
+  type SyncStatusDto,
+  type SyncActivityDto,
 } from "./backend";
 import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
@@ -31,6 +36,8 @@ export const MOCK_PASSPHRASE = "correct horse battery";
 const MAX_PAGE = 500;
 const YEAR = 2026;
 const DEVICE_NUMBER = 1;
+/** How long after the last edit the mock syncs by itself (the shell waits 5 seconds). */
+const EDIT_PAUSE_MS = 1000;
 
 const ME: PersonDto = { id: "00000000-0000-4000-8000-000000000001", name: "Sam Officer" };
 
@@ -60,6 +67,30 @@ interface Stored {
   history: HistoryEntryDto[];
 }
 
+/** The mock's password for every user on its server (the dev server's sign-in uses it). */
+export const MOCK_SERVER_PASSWORD = "correct horse battery";
+
+/**
+ * The council's server as the mock device meets it. Tests change it to see each answer:
+ * take it offline, revoke the device, expire its token, refuse a case, send cases from
+ * another device.
+ */
+export interface MockServer {
+  /** User names that may sign in (each with MOCK_SERVER_PASSWORD). */
+  users: string[];
+  reachable: boolean;
+  /** Set: the administrator removed this device, for this reason. */
+  revoked: string | null;
+  /** The device's token has expired (the person must sign in again). */
+  tokenExpired: boolean;
+  /** Device numbers other devices already hold. */
+  takenNumbers: number[];
+  /** Cases other devices sent, which this device pulls on its next sync. */
+  incoming: NewCaseArgs[];
+  /** Cases (by reference) whose next push the server refuses, with why. */
+  refuse: Map<string, { code: string; message: string }>;
+}
+
 export interface MockOptions {
   /** How many cases the device holds at start (the first few are hand-written). Default 213. */
   cases?: number;
@@ -69,6 +100,39 @@ export interface MockOptions {
   initialised?: boolean;
   /** Milliseconds each call waits, to see loading states in dev mode. Default 0. */
   latencyMs?: number;
+  /** Signed in to the mock server at start (as olive). Default false. */
+  signedIn?: boolean;
+  /** The server's state at start; see `MockServer`. */
+  server?: Partial<MockServer>;
+  /** Sync by itself after sign-in, unlock and edits, as the desktop shell does. Default true. */
+  backgroundSync?: boolean;
+}
+
+/** Whether `url` may be used: https, or http to this computer only (as fieldbook-client). */
+function checkedUrl(raw: string): string {
+  const url = raw.trim().replace(/\/+$/, "");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new BackendError("invalid_server", `'${url}' is not a server address, for example https://fieldbook.anytown.gov.uk`);
+  }
+  if (parsed.hostname === "" || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+    throw new BackendError("invalid_server", `'${url}' is not a server address, for example https://fieldbook.anytown.gov.uk`);
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (parsed.protocol === "http:" && !loopback) {
+    throw new BackendError(
+      "insecure_server",
+      `${url} is not a secure address: use https:// (plain http:// is allowed only to this computer)`,
+    );
+  }
+  return url;
+}
+
+function idleActivity(): SyncActivityDto {
+  return { state: "idle", pulled: 0, total: 0, error: null, revoked_reason: null };
 }
 
 const SEEDS: Array<Pick<NewCaseArgs, "kind" | "title" | "address" | "postcode" | "due"> & { status: string }> = [
@@ -157,6 +221,15 @@ export class MockBackend implements Backend {
   private passphrase = MOCK_PASSPHRASE;
   /** Drafts by key, as the device keeps them (never synced, so not in the outbox). */
   readonly draftStore = new Map<string, DraftDto>();
+  /** The server; tests change it (see `MockServer`). */
+  readonly server: MockServer;
+  private link: { url: string; user: string; last_sync_at: string | null; last_error: string | null } | null = null;
+  /** Cases the server refused, by case id. */
+  private readonly refusedCases = new Map<string, { code: string; message: string }>();
+  private activity: SyncActivityDto = idleActivity();
+  private readonly listeners = new Set<(a: SyncActivityDto) => void>();
+  private readonly backgroundSync: boolean;
+  private syncing: Promise<unknown> = Promise.resolve();
 
   constructor(options: MockOptions = {}) {
     this.unlocked = options.unlocked ?? false;
@@ -165,6 +238,20 @@ export class MockBackend implements Backend {
         ? null
         : { person_name: ME.name ?? "", role: "officer", device_number: DEVICE_NUMBER };
     this.latencyMs = options.latencyMs ?? 0;
+    this.backgroundSync = options.backgroundSync ?? true;
+    this.server = {
+      users: ["olive", "lena"],
+      reachable: true,
+      revoked: null,
+      tokenExpired: false,
+      takenNumbers: [],
+      incoming: [],
+      refuse: new Map(),
+      ...options.server,
+    };
+    if (options.signedIn) {
+      this.link = { url: "https://fieldbook.anytown.gov.uk", user: "olive", last_sync_at: null, last_error: null };
+    }
     this.clock = Date.UTC(2026, 1, 1, 9, 0, 0);
     const count = options.cases ?? 213;
     for (let i = 0; i < count; i++) {
@@ -210,6 +297,18 @@ export class MockBackend implements Backend {
     return new Date(this.clock).toISOString();
   }
 
+  private editTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Sync a moment after edits pause, as the desktop shell does. */
+  private afterEdit(): void {
+    if (!this.backgroundSync || this.link === null) return;
+    if (this.editTimer !== null) clearTimeout(this.editTimer);
+    this.editTimer = setTimeout(() => {
+      this.editTimer = null;
+      this.inBackground();
+    }, EDIT_PAUSE_MS);
+  }
+
   private async settle(): Promise<void> {
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
   }
@@ -233,6 +332,7 @@ export class MockBackend implements Backend {
   }
 
   private record(c: Stored, message: string): void {
+    this.afterEdit();
     const at = this.now();
     c.updated_at = at;
     c.history.push({ at, person: ME, device_id: "mock-device", actor: "mock-actor", message });
@@ -378,6 +478,7 @@ export class MockBackend implements Backend {
       throw new BackendError("wrong_passphrase", "the passphrase is wrong");
     }
     this.unlocked = true;
+    this.inBackground();
     return this.device();
   }
 
@@ -680,5 +781,143 @@ export class MockBackend implements Backend {
       }
     }
     return n;
+  }
+
+  // ------------------------------------------------------------------ sync
+
+  private show(activity: SyncActivityDto): void {
+    this.activity = activity;
+    for (const l of [...this.listeners]) l(structuredClone(activity));
+  }
+
+  /** A sync in the background, as the desktop shell starts one: only when unlocked and signed in. */
+  private inBackground(): void {
+    if (!this.backgroundSync || !this.unlocked || this.link === null) return;
+    this.syncing = this.syncing.then(() => this.runSync().catch(() => undefined));
+  }
+
+  async signIn(args: SignInArgs): Promise<SignedInDto> {
+    await this.settle();
+    this.guard();
+    const url = checkedUrl(args.server);
+    if (!this.server.reachable) {
+      throw new BackendError("server_unreachable", "the server cannot be reached: connection refused");
+    }
+    if (!this.server.users.includes(args.user.trim()) || args.password !== MOCK_SERVER_PASSWORD) {
+      throw new BackendError("bad_credentials", "the user name or password is wrong");
+    }
+    const number = this.setUp!.device_number;
+    if (this.server.takenNumbers.includes(number)) {
+      throw new BackendError("device_number_taken", `device number ${number} is already registered to another device`);
+    }
+    this.link = { url, user: args.user.trim(), last_sync_at: null, last_error: null };
+    this.server.tokenExpired = false;
+    this.inBackground();
+    return { server: url, user: args.user.trim(), person_name: this.setUp!.person_name, role: this.setUp!.role, team: "North" };
+  }
+
+  async syncNow(): Promise<SyncReportDto> {
+    await this.settle();
+    const run = this.syncing.then(() => this.runSync());
+    this.syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runSync(): Promise<SyncReportDto> {
+    this.guard();
+    const link = this.link;
+    if (link === null) throw new BackendError("not_signed_in", "this device is not signed in to a server: sign in first");
+    this.show({ state: "syncing", pulled: 0, total: 0, error: null, revoked_reason: null });
+    await this.settle();
+    const fail = (e: BackendError, state = "idle"): BackendError => {
+      link.last_error = e.message;
+      this.show({ state, pulled: 0, total: 0, error: { code: e.code, message: e.message }, revoked_reason: null });
+      return e;
+    };
+    if (!this.server.reachable) {
+      throw fail(new BackendError("server_unreachable", "the server cannot be reached: connection refused"), "offline");
+    }
+    if (this.server.revoked !== null) {
+      const reason = this.server.revoked;
+      // Wiped, as the device API does: no cases, no key, locked, not set up.
+      this.cases.length = 0;
+      this.outboxCases.clear();
+      this.outboxChanges = 0;
+      this.draftStore.clear();
+      this.refusedCases.clear();
+      this.link = null;
+      this.setUp = null;
+      this.unlocked = false;
+      const message = `this device was removed from Fieldbook by the council (${reason}); its data is being wiped`;
+      this.show({ state: "revoked", pulled: 0, total: 0, error: { code: "device_revoked", message }, revoked_reason: reason });
+      throw new BackendError("device_revoked", message);
+    }
+    if (this.server.tokenExpired) {
+      throw fail(new BackendError("token_expired", "this device's sign-in has expired: sign in again"));
+    }
+    const report: SyncReportDto = { rounds: 0, pushed: 0, pulled: 0, refused: [] };
+    for (const id of [...this.outboxCases]) {
+      const c = this.cases.find((x) => x.dto.id === id);
+      const refusal = c ? this.server.refuse.get(c.dto.reference) : undefined;
+      if (c && refusal) {
+        this.refusedCases.set(id, refusal);
+        report.refused.push({ case: id, ...refusal });
+      } else {
+        this.refusedCases.delete(id);
+        this.outboxCases.delete(id);
+        report.pushed += 1;
+      }
+    }
+    this.outboxChanges = this.outboxCases.size;
+    const incoming = this.server.incoming.splice(0);
+    const total = incoming.length;
+    do {
+      report.rounds += 1;
+      for (const args of incoming.splice(0, 100)) {
+        const c = this.insert(args);
+        c.history[c.history.length - 1]!.person = { id: "00000000-0000-4000-8000-000000000002", name: "Lena Leader" };
+        this.outboxCases.delete(c.dto.id);
+        this.outboxChanges = this.outboxCases.size;
+        report.pulled += 1;
+      }
+      this.show({ state: "syncing", pulled: report.pulled, total, error: null, revoked_reason: null });
+      await this.settle();
+    } while (incoming.length > 0);
+    link.last_sync_at = this.now();
+    link.last_error = null;
+    this.show(idleActivity());
+    return report;
+  }
+
+  async syncStatus(): Promise<SyncStatusDto> {
+    await this.settle();
+    this.guard();
+    return {
+      server: this.link?.url ?? null,
+      user: this.link?.user ?? null,
+      last_sync_at: this.link?.last_sync_at ?? null,
+      last_error: this.link?.last_error ?? null,
+      outbox_cases: this.outboxCases.size,
+      outbox_changes: this.outboxChanges,
+      refused: [...this.refusedCases].map(([id, r]) => {
+        const c = this.cases.find((x) => x.dto.id === id);
+        return { case: id, reference: c?.dto.reference ?? id, title: c?.dto.title ?? "", code: r.code, message: r.message };
+      }),
+    };
+  }
+
+  async syncActivity(): Promise<SyncActivityDto> {
+    await this.settle();
+    return structuredClone(this.activity);
+  }
+
+  onSyncActivity(listener: (activity: SyncActivityDto) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Wait for any sync the mock started by itself (tests). */
+  async idle(): Promise<void> {
+    await this.syncing;
   }
 }

@@ -8,10 +8,12 @@ export type Route =
   | { name: "visit"; reference: string; visit: string }
   | { name: "section"; reference: string; visit: string; section: string }
   | { name: "check"; reference: string; visit: string }
-  | { name: "submitted"; reference: string };
+  | { name: "submitted"; reference: string }
+  | { name: "sign-in" };
 
 
 export function parseHash(hash: string): Route {
+  if (hash === "#/sign-in") return { name: "sign-in" };
   const parts = hash.replace(/^#\/?/, "").split("/").map((p) => {
     try {
       return decodeURIComponent(p);
@@ -42,6 +44,8 @@ export function hrefFor(route: Route): string {
   switch (route.name) {
     case "cases":
       return "#/cases";
+    case "sign-in":
+      return "#/sign-in";
     case "new-case":
       return "#/cases/new";
     case "case":

@@ -1,7 +1,11 @@
 // The desktop app's backend: one Tauri command per device API function, a thin mapping only.
 // Command names are the Rust function names (snake_case); structured arguments travel as `{ args }`.
 import { invoke } from "@tauri-apps/api/core";
-import { BackendError, type Backend } from "./backend";
+import { listen } from "@tauri-apps/api/event";
+import { BackendError, type Backend, type SyncActivityDto } from "./backend";
+
+/** The event the shell sends when the background sync's activity changes (src-tauri/src/background.rs). */
+const SYNC_EVENT = "sync-activity";
 
 async function call<T>(command: string, payload?: Record<string, unknown>): Promise<T> {
   try {
@@ -31,6 +35,22 @@ export function tauriBackend(): Backend {
     saveDraft: (key, value) => call("save_draft", { args: { key, value } }),
     drafts: (prefix) => call("drafts", { prefix }),
     clearDrafts: (prefix) => call("clear_drafts", { prefix }),
+    signIn: (args) => call("sign_in", { args }),
+    syncNow: () => call("sync_now"),
+    syncStatus: () => call("sync_status"),
+    syncActivity: () => call("sync_activity"),
+    onSyncActivity: (listener) => {
+      let stopped = false;
+      let stop: (() => void) | null = null;
+      void listen<SyncActivityDto>(SYNC_EVENT, (e) => listener(e.payload)).then((unlisten) => {
+        if (stopped) unlisten();
+        else stop = unlisten;
+      });
+      return () => {
+        stopped = true;
+        stop?.();
+      };
+    },
   };
 }
 

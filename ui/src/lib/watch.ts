@@ -10,6 +10,8 @@ const WRITES = new Set<keyof Backend>([
   "addNote",
   "submit",
   "transition",
+  "signIn",
+  "syncNow",
 ]);
 
 export function watchWrites(backend: Backend, onWrite: () => void): Backend {

@@ -368,6 +368,20 @@ pub struct SyncReportDto {
     pub pushed: u32,
     pub pulled: u32,
     pub refused: Vec<RefusedDto>,
+    /// Cases reassigned to someone else that left this device in this sync.
+    pub departed: Vec<DepartureDto>,
+}
+
+/// A case that left this device because it was reassigned to someone else.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct DepartureDto {
+    pub case_id: String,
+    pub reference: String,
+    pub title: String,
+    /// When the server said it had gone (RFC 3339).
+    pub noticed_at: String,
+    /// False while its unsynced edits wait to reach the server; it leaves right after.
+    pub removed: bool,
 }
 
 /// How far a running sync has got: `pulled` of `total` cases fetched so far.
@@ -429,6 +443,58 @@ pub struct SyncErrorDto {
     pub message: String,
 }
 
+/// A field two people changed at the same time: automerge kept both values.
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+pub struct ConflictDto {
+    /// `title`, `address`, `postcode`, `uprn`, `location`, `due`, `status`, `assignee`, or
+    /// `answer` (then `visit` and `item` say which).
+    pub field: String,
+    /// The field as a person reads it: "Title", or the question.
+    pub label: String,
+    pub visit: Option<String>,
+    pub item: Option<String>,
+    /// False for status and assignee: the review settles those, not a choice.
+    pub choosable: bool,
+    /// The value the case shows now first, then the others.
+    pub values: Vec<ConflictValueDto>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+pub struct ConflictValueDto {
+    /// The value as a person reads it.
+    pub shown: String,
+    /// Who wrote it: a person's name, or "someone on another device".
+    pub by: String,
+    pub person_id: Option<String>,
+    /// Pass back to `resolve_conflict` to choose this value.
+    pub actor: String,
+    /// Whether the case shows this value now.
+    pub current: bool,
+    pub choosable: bool,
+}
+
+/// Giving a case to someone (team leaders and administrators).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AssignArgs {
+    pub case: String,
+    /// A person id, a name this device knows, "me", or empty for nobody.
+    pub to: String,
+}
+
+/// Choosing one value of a conflict; an ordinary edit of that field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveConflictArgs {
+    pub case: String,
+    /// As in [`ConflictDto::field`].
+    pub field: String,
+    pub visit: Option<String>,
+    pub item: Option<String>,
+    /// The writer of the chosen value ([`ConflictValueDto::actor`]).
+    pub actor: String,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -465,12 +531,17 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     SignedInDto::export_all(&cfg)?;
     RefusedDto::export_all(&cfg)?;
     SyncReportDto::export_all(&cfg)?;
+    DepartureDto::export_all(&cfg)?;
     SyncProgressDto::export_all(&cfg)?;
     RefusedCaseDto::export_all(&cfg)?;
     SyncStatusDto::export_all(&cfg)?;
     SyncActivityDto::export_all(&cfg)?;
     SyncErrorDto::export_all(&cfg)?;
     DraftArgs::export_all(&cfg)?;
+    ConflictDto::export_all(&cfg)?;
+    AssignArgs::export_all(&cfg)?;
+    ConflictValueDto::export_all(&cfg)?;
+    ResolveConflictArgs::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! `fieldbook-core` through `fieldbook-store`, and shapes results for display. It holds no UI
 //! state and must not know Tauri, HTTP or terminals.
 
+mod conflicts;
 pub mod dto;
 mod error;
 
@@ -22,6 +23,7 @@ use fieldbook_core::{
 };
 use fieldbook_store::{CaseQuery, CaseRow, CaseSort, DeviceSetup, MAX_PAGE, Store};
 
+pub use conflicts::{conflicts, resolve_conflict};
 pub use dto::*;
 pub use error::{AppError, AppResult, ErrorDto};
 pub use fieldbook_store::StoreError;
@@ -374,6 +376,54 @@ pub fn edit_case(ctx: &Ctx, args: EditCaseArgs) -> AppResult<CaseDto> {
     })
 }
 
+/// Assign a case to a person, or to nobody. Only team leaders and administrators assign; when
+/// the case leaves an officer's sight it leaves their device at their next sync, after their
+/// unsynced edits to it.
+pub fn assign(ctx: &Ctx, args: AssignArgs) -> AppResult<CaseDto> {
+    let to = args.to.trim().to_string();
+    let person: Option<PersonId> = ctx.with_store(|s| {
+        if s.device().role == Role::Officer {
+            return Err(StoreError::from(fieldbook_core::DomainError::MayNotReassign).into());
+        }
+        if to.is_empty() {
+            return Ok(None);
+        }
+        if to.eq_ignore_ascii_case("me") {
+            return Ok(Some(s.device().person_id));
+        }
+        if let Ok(id) = to.parse::<PersonId>() {
+            return Ok(Some(id));
+        }
+        let matches: Vec<PersonId> = s
+            .people()?
+            .into_iter()
+            .filter(|(_, name)| name.eq_ignore_ascii_case(&to))
+            .map(|(id, _)| id)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(Some(*one)),
+            [] => Err(AppError::input(
+                "to",
+                format!(
+                    "this device does not know anyone called {to:?}: give their person id, or \
+                     sync first"
+                ),
+            )),
+            _ => Err(AppError::input(
+                "to",
+                format!("more than one person is called {to:?}: give the person id"),
+            )),
+        }
+    })?;
+    change(ctx, &args.case, move |c, a, _| {
+        c.assign(person, a)?;
+        Ok(match person {
+            Some(_) => "Assigned the case".to_string(),
+            None => "Unassigned the case".to_string(),
+        })
+    })
+}
+
 /// Start a visit against the template given, or the case kind's default template.
 pub fn add_visit(ctx: &Ctx, args: AddVisitArgs) -> AppResult<CaseDto> {
     let now = ctx.now();
@@ -620,6 +670,7 @@ pub fn sync_now_with_progress(
                     message,
                 })
                 .collect(),
+            departed: r.departed.iter().map(departure_dto).collect(),
         }),
         Err(AppError::Server(fieldbook_client::ClientError::Revoked(reason))) => {
             wipe(ctx);
@@ -628,6 +679,21 @@ pub fn sync_now_with_progress(
             )))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Cases that left this device because they were reassigned, newest first.
+pub fn departures(ctx: &Ctx) -> AppResult<Vec<DepartureDto>> {
+    ctx.with_store(|s| Ok(s.departures()?.iter().map(departure_dto).collect()))
+}
+
+fn departure_dto(d: &fieldbook_store::Departure) -> DepartureDto {
+    DepartureDto {
+        case_id: d.case_id.clone(),
+        reference: d.reference.clone(),
+        title: d.title.clone(),
+        noticed_at: Timestamp(d.noticed_at).to_rfc3339(),
+        removed: d.removed_at.is_some(),
     }
 }
 

@@ -109,6 +109,23 @@ enum CaseCommand {
     },
     /// Who changed what, and when.
     History { reference: String },
+    /// Give a case to someone (team leaders and administrators): a name this device knows, a
+    /// person id, "me", or "" for nobody.
+    Assign {
+        reference: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Fields two people changed at the same time, each value with who wrote it.
+    Conflicts { reference: String },
+    /// Settle a conflict by choosing one of its values (numbers as `case conflicts` lists them).
+    Choose {
+        reference: String,
+        /// Which conflict (1 = the first `case conflicts` lists).
+        conflict: usize,
+        /// Which of its values (1 = the one shown now).
+        value: usize,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -481,6 +498,20 @@ fn run(cli: Cli) -> Result<(), AppError> {
                         f.case, f.message, f.code
                     ));
                 }
+                for d in &r.departed {
+                    s.push_str(&if d.removed {
+                        format!(
+                            "\n{} \"{}\" was reassigned to someone else and has left this device",
+                            d.reference, d.title
+                        )
+                    } else {
+                        format!(
+                            "\n{} \"{}\" was reassigned to someone else; it leaves this device \
+                             once your unsynced changes to it reach the server",
+                            d.reference, d.title
+                        )
+                    });
+                }
                 s
             });
         }
@@ -550,7 +581,80 @@ fn case_command(ctx: &Ctx, c: CaseCommand, json: bool) -> Result<(), AppError> {
             out(json, &page, print::page);
         }
         CaseCommand::Show { reference } => {
-            out(json, &app::open_case(ctx, &reference)?, print::case)
+            let case = app::open_case(ctx, &reference)?;
+            if json {
+                out(json, &case, print::case);
+            } else {
+                let conflicts = app::conflicts(ctx, &reference)?;
+                let mut text = print::case(&case);
+                if !conflicts.is_empty() {
+                    text.push('\n');
+                    text.push_str(&print::conflicts(&case.reference, &conflicts));
+                }
+                println!("{}", text.trim_end());
+            }
+        }
+        CaseCommand::Assign { reference, to } => {
+            let c = app::assign(
+                ctx,
+                app::AssignArgs {
+                    case: reference,
+                    to,
+                },
+            )?;
+            out(json, &c, |c| {
+                let who = c
+                    .assignee
+                    .as_ref()
+                    .map_or("nobody", |p| p.name.as_deref().unwrap_or(p.id.as_str()));
+                format!("{} is now assigned to {who}", c.reference)
+            });
+        }
+        CaseCommand::Conflicts { reference } => {
+            let conflicts = app::conflicts(ctx, &reference)?;
+            out(json, &conflicts, |c| print::conflicts(&reference, c));
+        }
+        CaseCommand::Choose {
+            reference,
+            conflict,
+            value,
+        } => {
+            let conflicts = app::conflicts(ctx, &reference)?;
+            let Some(c) = conflict.checked_sub(1).and_then(|i| conflicts.get(i)) else {
+                return Err(AppError::InvalidInput {
+                    field: "conflict".into(),
+                    message: format!(
+                        "{reference} has {} conflict(s); `fieldbook case conflicts {reference}` \
+                         lists them",
+                        conflicts.len()
+                    ),
+                });
+            };
+            let Some(v) = value.checked_sub(1).and_then(|i| c.values.get(i)) else {
+                return Err(AppError::InvalidInput {
+                    field: "value".into(),
+                    message: format!(
+                        "\"{}\" has {} values to choose from",
+                        c.label,
+                        c.values.len()
+                    ),
+                });
+            };
+            let saved = app::resolve_conflict(
+                ctx,
+                app::ResolveConflictArgs {
+                    case: reference.clone(),
+                    field: c.field.clone(),
+                    visit: c.visit.clone(),
+                    item: c.item.clone(),
+                    actor: v.actor.clone(),
+                },
+            )?;
+            let shown = v.shown.clone();
+            let label = c.label.clone();
+            out(json, &saved, |c| {
+                format!("{}: \"{label}\" is now {shown}", c.reference)
+            });
         }
         CaseCommand::Edit(a) => {
             let c = app::edit_case(

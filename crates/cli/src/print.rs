@@ -182,3 +182,31 @@ pub fn template(t: &TemplateDto) -> String {
     }
     s
 }
+
+/// A case's conflicts, numbered for `fieldbook case choose`.
+pub fn conflicts(reference: &str, conflicts: &[fieldbook_app::ConflictDto]) -> String {
+    let mut s = String::new();
+    if conflicts.is_empty() {
+        let _ = writeln!(s, "{reference} has no conflicting changes.");
+        return s;
+    }
+    let _ = writeln!(s, "Changed by two people at the same time:");
+    for (i, c) in conflicts.iter().enumerate() {
+        let _ = writeln!(s, "  {}. {}", i + 1, c.label);
+        for (j, v) in c.values.iter().enumerate() {
+            let now = if v.current { " (shown now)" } else { "" };
+            let _ = writeln!(s, "     {}) {} — by {}{now}", j + 1, v.shown, v.by);
+        }
+        if !c.choosable {
+            let _ = writeln!(
+                s,
+                "     Settled by the case's next review step, not by choosing."
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "Choose a value with: fieldbook case choose {reference} CONFLICT VALUE"
+    );
+    s
+}

@@ -173,6 +173,9 @@ pub struct SyncReport {
     pub pulled: usize,
     /// (case id, code, message) for each case the server refused.
     pub refused: Vec<(String, String, String)>,
+    /// Cases reassigned out of this person's sight that left the device in this sync (or wait
+    /// to leave until their unsynced edits are pushed: `removed_at` is `None`).
+    pub departed: Vec<fieldbook_store::Departure>,
 }
 
 /// How far a sync has got, for a front end's "syncing 120 of 5,000".
@@ -202,7 +205,7 @@ pub fn sync_with<F>(
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
-    let result = run(&mut with_store, progress);
+    let result = run(&mut with_store, progress, now);
     let error = result.as_ref().err().map(ToString::to_string);
     if !matches!(result, Err(ClientError::Revoked(_))) {
         with_store(&mut |s| Ok(s.record_sync(now, error.as_deref())?))?;
@@ -242,6 +245,7 @@ fn apply(
     outgoing: &[fieldbook_store::Outgoing],
     answer: &SyncResponse,
     report: &mut SyncReport,
+    now: i64,
 ) -> Result<bool> {
     for a in &answer.acks {
         if let Some(o) = outgoing.iter().find(|o| o.case_id == a.case_id) {
@@ -275,11 +279,23 @@ fn apply(
         store.merge_remote(&p.case_id, &p.changes, &heads, &actors)?;
         report.pulled += 1;
     }
+    // Reassigned away: pushed first (this request carried any waiting edits, or a later one
+    // will), then removed.
+    for d in &answer.departed {
+        if let Some(departure) = store.depart(&d.case_id, now)? {
+            report.departed.retain(|x| x.case_id != departure.case_id);
+            report.departed.push(departure);
+        }
+    }
+    for done in store.finish_departures(now)? {
+        report.departed.retain(|x| x.case_id != done.case_id);
+        report.departed.push(done);
+    }
     store.set_sync_since(answer.next_since)?;
     Ok(answer.remaining == 0 && store.outgoing(MAX_BATCH)?.is_empty())
 }
 
-fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport>
+fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress), now: i64) -> Result<SyncReport>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
@@ -318,7 +334,7 @@ where
         let total = report.pulled as u64 + answer.total;
         let mut done = false;
         with_store(&mut |s| {
-            done = apply(s, &outgoing, &answer, &mut report)?;
+            done = apply(s, &outgoing, &answer, &mut report, now)?;
             Ok(())
         })?;
         progress(Progress {

@@ -207,6 +207,16 @@ impl Case {
         }
     }
 
+    /// Assign the case to a person (or to nobody). Only a team leader or an administrator
+    /// assigns; a case under review or closed may still be handed to someone else.
+    pub fn assign(&mut self, to: Option<PersonId>, actor: Actor) -> Result<(), DomainError> {
+        if actor.role == Role::Officer {
+            return Err(DomainError::MayNotReassign);
+        }
+        self.assignee = to;
+        Ok(())
+    }
+
     /// Change the case's own fields. Every field is validated before any is written.
     pub fn edit(&mut self, edit: CaseEdit, _actor: Actor) -> Result<(), DomainError> {
         self.ensure_editable()?;

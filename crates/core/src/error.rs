@@ -72,6 +72,8 @@ pub enum DomainError {
     NoVisits,
     #[error("template is invalid: {0}")]
     InvalidTemplate(String),
+    #[error("only a team leader or an administrator may assign a case to someone")]
+    MayNotReassign,
 }
 
 impl DomainError {
@@ -104,6 +106,7 @@ impl DomainError {
             Self::VisitIncomplete { .. } => "visit_incomplete",
             Self::NoVisits => "no_visits",
             Self::InvalidTemplate(_) => "invalid_template",
+            Self::MayNotReassign => "may_not_reassign",
         }
     }
 }

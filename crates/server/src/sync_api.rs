@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use fieldbook_core::PersonId;
 use fieldbook_sync::{
-    Ack, ActorInfo, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest,
+    Ack, ActorInfo, Departed, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest,
     SyncResponse, apply_push, changes_since, heads_hex, parse_heads,
 };
 use uuid::Uuid;
@@ -225,7 +225,8 @@ fn round_trip(
     }
 
     let page_size = req.page_size.clamp(1, MAX_BATCH as u32);
-    let page = tx.cases_since(&Viewer::of(user), req.since, page_size)?;
+    let viewer = Viewer::of(user);
+    let page = tx.cases_since(&viewer, req.since, page_size)?;
     let total = page.cases.len() as u64 + page.remaining;
     let mut pull = Vec::with_capacity(page.cases.len());
     let mut next_since = req.since;
@@ -250,6 +251,17 @@ fn round_trip(
             actors,
         });
     }
+    // Up to where this answer covers every change: the last case pulled, or everything when
+    // nothing visible remains. Cases the device holds that changed in that range out of this
+    // person's sight have departed from it.
+    if page.remaining == 0 {
+        next_since = next_since.max(tx.current_seq()?);
+    }
+    let departed = tx
+        .departures(device_id, &viewer, req.since, next_since)?
+        .into_iter()
+        .map(|(case_id, seq)| Departed { case_id, seq })
+        .collect();
     let response = SyncResponse {
         protocol: PROTOCOL,
         batch_id: req.batch_id.clone(),
@@ -259,6 +271,7 @@ fn round_trip(
         next_since,
         remaining: page.remaining,
         total,
+        departed,
     };
     let bytes =
         serde_json::to_vec(&response).map_err(|e| SyncFailure::Internal(format!("answer: {e}")))?;

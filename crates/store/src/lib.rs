@@ -36,7 +36,7 @@ pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
-pub use sync::{Outgoing, Refused, RemoteActor, ServerLink};
+pub use sync::{Departure, Outgoing, Refused, RemoteActor, ServerLink};
 
 /// The database file inside a device's data directory.
 pub const DB_FILE: &str = "fieldbook.db";
@@ -520,6 +520,22 @@ impl Store {
             .prepare_cached("SELECT person_name FROM actors WHERE person_id = ?1 LIMIT 1")?
             .query_row([person.to_string()], |r| r.get(0))
             .optional()?)
+    }
+
+    /// People this device has seen (as authors of changes), by name: (person id, name), sorted
+    /// by name. Each person once.
+    pub fn people(&self) -> Result<Vec<(PersonId, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT person_id, min(person_name) FROM actors GROUP BY person_id
+             ORDER BY min(person_name), person_id",
+        )?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name)| id.parse().ok().map(|id| (id, name)))
+            .collect())
     }
 
     /// How many cases this device holds.

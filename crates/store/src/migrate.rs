@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0004_server_link.sql",
         include_str!("../../../migrations/device/0004_server_link.sql"),
     ),
+    (
+        5,
+        "0005_departures.sql",
+        include_str!("../../../migrations/device/0005_departures.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

@@ -57,6 +57,18 @@ pub struct RemoteActor {
     pub person_name: String,
 }
 
+/// A case that left this device: reassigned out of its person's sight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Departure {
+    pub case_id: String,
+    pub reference: String,
+    pub title: String,
+    /// When the server said it had gone (ms).
+    pub noticed_at: i64,
+    /// When it was removed from the device; `None` while its unsynced edits wait to be pushed.
+    pub removed_at: Option<i64>,
+}
+
 /// A case whose changes the server refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
@@ -290,6 +302,90 @@ impl Store {
         Ok(case)
     }
 
+    /// The server says this case left the person's sight (reassigned). It is removed from the
+    /// device now if nothing of it waits to be pushed; otherwise it stays until its edits have
+    /// reached the server ([`Store::finish_departures`]). Unknown cases are ignored.
+    pub fn depart(&mut self, case_id: &str, now: i64) -> Result<Option<Departure>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(pk) = docs::pk_of(&tx, case_id)? else {
+            return Ok(None);
+        };
+        let (reference, title): (String, String) = tx
+            .prepare_cached("SELECT reference, title FROM cases WHERE pk = ?1")?
+            .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare_cached(
+            "INSERT INTO departures (case_id, reference, title, noticed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (case_id) DO UPDATE SET noticed_at = excluded.noticed_at,
+                 removed_at = NULL",
+        )?
+        .execute(params![case_id, reference, title, now])?;
+        let removed = remove_if_pushed(&tx, pk, case_id, now)?;
+        tx.commit()?;
+        Ok(Some(Departure {
+            case_id: case_id.to_string(),
+            reference,
+            title,
+            noticed_at: now,
+            removed_at: removed.then_some(now),
+        }))
+    }
+
+    /// Removes departed cases whose unsynced edits have since reached the server; returns them.
+    pub fn finish_departures(&mut self, now: i64) -> Result<Vec<Departure>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let waiting: Vec<(String, String, String, i64)> = tx
+            .prepare_cached(
+                "SELECT case_id, reference, title, noticed_at FROM departures
+                 WHERE removed_at IS NULL ORDER BY noticed_at, case_id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut done = Vec::new();
+        for (case_id, reference, title, noticed_at) in waiting {
+            let removed = match docs::pk_of(&tx, &case_id)? {
+                Some(pk) => remove_if_pushed(&tx, pk, &case_id, now)?,
+                None => {
+                    tx.prepare_cached("UPDATE departures SET removed_at = ?2 WHERE case_id = ?1")?
+                        .execute(params![case_id, now])?;
+                    true
+                }
+            };
+            if removed {
+                done.push(Departure {
+                    case_id,
+                    reference,
+                    title,
+                    noticed_at,
+                    removed_at: Some(now),
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
+    /// Cases that left this device (newest first), including any still waiting to push.
+    pub fn departures(&self) -> Result<Vec<Departure>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, reference, title, noticed_at, removed_at FROM departures
+             ORDER BY noticed_at DESC, case_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Departure {
+                case_id: r.get(0)?,
+                reference: r.get(1)?,
+                title: r.get(2)?,
+                noticed_at: r.get(3)?,
+                removed_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Remember that the pull has reached server sequence `since` (never moves back).
     pub fn set_sync_since(&mut self, since: u64) -> Result<()> {
         self.conn
@@ -355,4 +451,46 @@ impl Store {
         let mut doc = docs::load(&self.conn, pk)?;
         Ok(Some(sorted(doc.get_heads())))
     }
+}
+
+/// Removes a case from the device (document, projections, sync state, drafts) unless it still
+/// has changes waiting to be pushed. Returns whether it was removed.
+fn remove_if_pushed(
+    tx: &rusqlite::Transaction<'_>,
+    pk: i64,
+    case_id: &str,
+    now: i64,
+) -> Result<bool> {
+    let waiting: i64 = tx
+        .prepare_cached("SELECT count(*) FROM outbox WHERE case_pk = ?1")?
+        .query_row([pk], |r| r.get(0))?;
+    if waiting > 0 {
+        return Ok(false);
+    }
+    let doc = docs::load(tx, pk)?;
+    let case: Case = autosurgeon::hydrate(&doc)?;
+    let mut drop_drafts = tx.prepare_cached("DELETE FROM drafts WHERE key LIKE ?1 ESCAPE '\\'")?;
+    for prefix in [format!("case:{case_id}:"), format!("note:{case_id}")]
+        .into_iter()
+        .chain(case.visits.keys().map(|v| format!("visit:{v}:")))
+    {
+        drop_drafts.execute([format!("{}%", like_escape(&prefix))])?;
+    }
+    projection::delete(tx, pk)?;
+    for sql in [
+        "DELETE FROM case_sync WHERE case_pk = ?1",
+        "DELETE FROM case_chunks WHERE case_pk = ?1",
+        "DELETE FROM case_docs WHERE pk = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute([pk])?;
+    }
+    tx.prepare_cached("UPDATE departures SET removed_at = ?2 WHERE case_id = ?1")?
+        .execute(params![case_id, now])?;
+    Ok(true)
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

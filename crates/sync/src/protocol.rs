@@ -62,6 +62,19 @@ pub struct SyncResponse {
     pub remaining: u64,
     /// All cases to pull in this sync, counted when it started (`since`): for a progress bar.
     pub total: u64,
+    /// Cases the device holds that changed after `since` (up to `next_since`) so that this
+    /// person may no longer see them: reassigned to someone else. The device removes each once
+    /// it has nothing of it left to push.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub departed: Vec<Departed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Departed {
+    pub case_id: String,
+    /// The server sequence of the change that took it away.
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -187,9 +187,12 @@ pub fn apply_push(
             found: after.id.to_string(),
         });
     }
-    match &before {
-        None => check_new(&after, rights)?,
-        Some(b) => check_change(b, &after, rights)?,
+    match (&before, stored) {
+        (Some(b), Some(bytes)) => {
+            let allowed = may_touch(b, rights) || held_when_made(bytes, &new_changes, rights)?;
+            check_change(b, &after, rights, allowed)?
+        }
+        _ => check_new(&after, rights)?,
     }
     Ok(Applied {
         doc: doc.save(),
@@ -225,8 +228,39 @@ fn may_touch(before: &Case, rights: &Rights) -> bool {
     }
 }
 
-fn check_change(before: &Case, after: &Case, rights: &Rights) -> Result<(), Refusal> {
-    if !may_touch(before, rights) {
+/// Whether the person could change the case as it stood when these changes were made (the
+/// state they build on). A case reassigned away while an officer worked offline still takes the
+/// work they did while it was theirs: their unsynced edits are accepted, then it leaves them.
+fn held_when_made(
+    stored: &[u8],
+    new_changes: &[automerge::Change],
+    rights: &Rights,
+) -> Result<bool, Refusal> {
+    let new: std::collections::HashSet<ChangeHash> = new_changes.iter().map(|c| c.hash()).collect();
+    let mut base: Vec<ChangeHash> = new_changes
+        .iter()
+        .flat_map(|c| c.deps().iter().copied())
+        .filter(|d| !new.contains(d))
+        .collect();
+    base.sort();
+    base.dedup();
+    if base.is_empty() {
+        return Ok(false);
+    }
+    let mut doc = AutoCommit::load(stored).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let then = doc
+        .fork_at(&base)
+        .map_err(|e| Refusal::Malformed(e.to_string()))?;
+    Ok(may_touch(&hydrate(&then)?, rights))
+}
+
+fn check_change(
+    before: &Case,
+    after: &Case,
+    rights: &Rights,
+    may_touch: bool,
+) -> Result<(), Refusal> {
+    if !may_touch {
         return Err(Refusal::NotYourCase);
     }
     for (field, same) in [

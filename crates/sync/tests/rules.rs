@@ -180,6 +180,43 @@ fn officers_change_only_their_cases_and_never_reassign_or_approve() {
 }
 
 #[test]
+fn edits_made_while_a_case_was_yours_are_accepted_after_it_is_reassigned_later_ones_are_not() {
+    let leader = Device::new(Role::TeamLeader);
+    let olive = Device::new(Role::Officer);
+    let owen = Device::new(Role::Officer);
+    let (mut led, bytes) = leader.create();
+    let id = id_of(&led);
+    let stored = apply_push_(None, &id, &bytes, &leader.rights(true))
+        .unwrap()
+        .doc;
+    let push = leader.change(&mut led, |c, _| c.assignee = Some(olive.who.person));
+    let stored = apply_push_(Some(&stored), &id, &push, &leader.rights(true))
+        .unwrap()
+        .doc;
+
+    // Olive takes the case offline; meanwhile her leader gives it to Owen.
+    let mut hers = olive.receive(&stored);
+    let push = leader.change(&mut led, |c, _| c.assignee = Some(owen.who.person));
+    let reassigned = apply_push_(Some(&stored), &id, &push, &leader.rights(true))
+        .unwrap()
+        .doc;
+
+    // What Olive did while it was hers still reaches the server...
+    let push = olive.change(&mut hers, title("Hedge cut back, rubbish left"));
+    let applied = apply_push_(Some(&reassigned), &id, &push, &olive.rights(true)).unwrap();
+    assert!(applied.changed);
+    assert_eq!(applied.meta.assignee, Some(owen.who.person.to_string()));
+    let merged: Case = autosurgeon::hydrate(&AutoCommit::load(&applied.doc).unwrap()).unwrap();
+    assert_eq!(merged.title, "Hedge cut back, rubbish left");
+
+    // ...but once she has seen it is Owen's, she may change it no more.
+    let mut now_owens = olive.receive(&applied.doc);
+    let push = olive.change(&mut now_owens, title("Still mine?"));
+    let e = apply_push_(Some(&applied.doc), &id, &push, &olive.rights(true)).unwrap_err();
+    assert_eq!(e, Refusal::NotYourCase);
+}
+
+#[test]
 fn status_moves_follow_the_review_path_for_the_role() {
     let officer = Device::new(Role::Officer);
     let leader = Device::new(Role::TeamLeader);

@@ -249,8 +249,20 @@ pub trait Tx {
         heads: &[String],
         seq: u64,
     ) -> Result<()>;
-    /// The device has applied every pull up to `since`: its pending heads up to there are known.
+    /// The device has applied every pull up to `since`: its pending heads up to there are known,
+    /// and the cases that departed from it up to there are gone from it (their heads are
+    /// forgotten, so a case that comes back is sent whole).
     fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()>;
+    /// Cases the device holds (has heads for) whose last change has a sequence in
+    /// `(after_seq, upto_seq]` and which the viewer may no longer see: they have departed from
+    /// the device. Each is marked with that sequence, for [`Tx::confirm_pending_heads`].
+    fn departures(
+        &self,
+        device_id: Uuid,
+        viewer: &Viewer,
+        after_seq: u64,
+        upto_seq: u64,
+    ) -> Result<Vec<(String, u64)>>;
     /// The response stored for a batch the device already sent.
     fn applied_batch(&self, device_id: Uuid, batch_id: &str) -> Result<Option<Vec<u8>>>;
     /// Records a batch's response; `batch_applied` if that batch id is already recorded.

@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0002_person_aliases.sql"),
     include_str!("../../../../migrations/server/postgres/0003_pending_heads.sql"),
     include_str!("../../../../migrations/server/postgres/0004_token_issued_at.sql"),
+    include_str!("../../../../migrations/server/postgres/0005_departures.sql"),
 ];
 
 /// The schema version this build writes.
@@ -822,7 +823,53 @@ impl Tx for PgTx<'_> {
              WHERE device_id = $1 AND pending_seq IS NOT NULL AND pending_seq <= $2",
             &[&device_id, &to_i64(since)?],
         )?;
+        self.execute(
+            "DELETE FROM device_case_heads
+             WHERE device_id = $1 AND departed_seq IS NOT NULL AND departed_seq <= $2",
+            &[&device_id, &to_i64(since)?],
+        )?;
         Ok(())
+    }
+
+    fn departures(
+        &self,
+        device_id: Uuid,
+        viewer: &Viewer,
+        after_seq: u64,
+        upto_seq: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        if upto_seq <= after_seq {
+            return Ok(Vec::new());
+        }
+        let visible = match viewer.role {
+            Role::Admin => return Ok(Vec::new()),
+            Role::TeamLeader => "coalesce(c.team_id = $4, FALSE)",
+            Role::Officer => {
+                "(coalesce(c.assignee = $4, FALSE) OR coalesce(c.created_by = $4, FALSE))"
+            }
+        };
+        let who = match viewer.role {
+            Role::TeamLeader => viewer.team_id.map(|t| t.to_string()).unwrap_or_default(),
+            _ => viewer.person_id.to_string(),
+        };
+        let sql = format!(
+            "UPDATE device_case_heads h SET departed_seq = c.seq FROM cases c
+             WHERE h.device_id = $1 AND h.case_id = c.case_id AND c.seq > $2 AND c.seq <= $3
+               AND NOT {visible}
+             RETURNING c.case_id, c.seq"
+        );
+        let rows = self.query(
+            &sql,
+            &[&device_id, &to_i64(after_seq)?, &to_i64(upto_seq)?, &who],
+        )?;
+        let mut gone = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        gone.sort_by_key(|g| g.1);
+        gone.into_iter()
+            .map(|(case_id, seq)| Ok((case_id, to_u64(seq, "seq")?)))
+            .collect()
     }
 
     fn applied_batch(&self, device_id: Uuid, batch_id: &str) -> Result<Option<Vec<u8>>> {

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0002_person_aliases.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_pending_heads.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_token_issued_at.sql"),
+    include_str!("../../../../migrations/server/sqlite/0005_departures.sql"),
 ];
 
 /// The schema version this build writes.
@@ -764,7 +765,58 @@ impl Tx for SqliteTx<'_> {
              WHERE device_id = ?1 AND pending_seq IS NOT NULL AND pending_seq <= ?2",
             params![device_id.to_string(), to_i64(since)?],
         )?;
+        self.conn.execute(
+            "DELETE FROM device_case_heads
+             WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2",
+            params![device_id.to_string(), to_i64(since)?],
+        )?;
         Ok(())
+    }
+
+    fn departures(
+        &self,
+        device_id: Uuid,
+        viewer: &Viewer,
+        after_seq: u64,
+        upto_seq: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        if upto_seq <= after_seq {
+            return Ok(Vec::new());
+        }
+        // Cases first (a short range of sequences), then the device's row for each.
+        let visible = match viewer.role {
+            Role::Admin => return Ok(Vec::new()),
+            Role::TeamLeader => "coalesce(c.team_id = ?4, 0)",
+            Role::Officer => "(coalesce(c.assignee = ?4, 0) OR coalesce(c.created_by = ?4, 0))",
+        };
+        let who = match viewer.role {
+            Role::TeamLeader => viewer.team_id.map(|t| t.to_string()).unwrap_or_default(),
+            _ => viewer.person_id.to_string(),
+        };
+        let sql = format!(
+            "SELECT c.case_id, c.seq FROM cases c CROSS JOIN device_case_heads h
+             WHERE c.seq > ?2 AND c.seq <= ?3 AND h.device_id = ?1 AND h.case_id = c.case_id
+               AND NOT {visible}
+             ORDER BY c.seq"
+        );
+        let device = device_id.to_string();
+        let gone = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(
+                params![device, to_i64(after_seq)?, to_i64(upto_seq)?, who],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut mark = self.conn.prepare_cached(
+            "UPDATE device_case_heads SET departed_seq = ?3 WHERE device_id = ?1 AND case_id = ?2",
+        )?;
+        gone.into_iter()
+            .map(|(case_id, seq)| {
+                mark.execute(params![device, case_id, seq])?;
+                Ok((case_id, to_u64(seq, "seq")?))
+            })
+            .collect()
     }
 
     fn add_person_alias(&self, person_id: Uuid, user_id: Uuid, now: i64) -> Result<()> {

@@ -9,6 +9,8 @@
 
 #[path = "e2e/driver.rs"]
 mod driver;
+#[path = "common/server.rs"]
+mod server;
 
 use driver::{Harness, Result};
 use fieldbook_app::{Ctx, InitArgs, NewCaseArgs};
@@ -607,4 +609,130 @@ fn a_fresh_install_sets_up_its_device_then_asks_for_the_passphrase() -> Result<(
     let d = fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
     assert_eq!((d.person_name.as_str(), d.device_number), ("Sam Patel", 12));
     Ok(())
+}
+
+/// Another device of `user`'s (their tablet), set up and signed in through the device API.
+fn tablet(dir: &std::path::Path, server: &server::TestServer, user: &str) -> Result<Ctx> {
+    let e = |what: &str| {
+        let what = what.to_string();
+        move |err: fieldbook_app::AppError| driver::Error(format!("{what}: {err}"))
+    };
+    let ctx = Ctx::new(dir);
+    fieldbook_app::init_device(
+        &ctx,
+        InitArgs {
+            passphrase: PASSPHRASE.into(),
+            person_name: "Olive on her tablet".into(),
+            role: "officer".into(),
+            device_number: 70,
+        },
+    )
+    .map_err(e("tablet init"))?;
+    fieldbook_app::sign_in(
+        &ctx,
+        fieldbook_app::SignInArgs {
+            server: server.url.clone(),
+            user: user.into(),
+            password: server::PASSWORD.into(),
+        },
+    )
+    .map_err(e("tablet sign-in"))?;
+    Ok(ctx)
+}
+
+#[test]
+fn sign_in_sync_a_second_devices_case_and_a_revoked_device() -> Result<()> {
+    let server = server::TestServer::start();
+    let (dir, _) = device()?;
+    let device_id = {
+        let ctx = Ctx::new(data_dir(&dir));
+        let d =
+            fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(|e| driver::Error(e.to_string()))?;
+        d.device_id
+    };
+    let mut h = open_unlocked(&dir)?;
+    let status = "[data-testid=sync-status]";
+    h.wait_for_text(status, "Not signed in")?;
+
+    // The status line leads to the sign-in screen.
+    let link = h.wait_for("the status line's Sign in link", driver::WAIT, |h| {
+        h.find_link("Sign in to sync with the council’s server")
+            .map(Some)
+            .map_err(|e| {
+                let line = h
+                    .execute(
+                        "return document.querySelector('[data-testid=sync-status]').outerHTML",
+                        vec![],
+                    )
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                driver::Error(format!("{e}: {line}"))
+            })
+    })?;
+    h.click(&link)?;
+    h.wait_for_heading("Sign in to the council’s server")?;
+    h.axe("sign-in")?;
+    h.screenshot("sign-in")?;
+
+    // A wrong password: the GOV.UK error summary, in plain words.
+    h.type_into(&h.find_by_label("Server address")?, &server.url)?;
+    h.type_into(&h.find_by_label("User name")?, "olive")?;
+    h.type_into(&h.find_by_label("Password")?, "not the password")?;
+    h.click(&h.find_button("Sign in")?)?;
+    let summary = h.wait_for_text(".govuk-error-summary", "There is a problem")?;
+    assert!(
+        summary.contains("The user name or password is not right"),
+        "error summary: {summary}"
+    );
+    h.axe("sign-in-error")?;
+    h.screenshot("sign-in-error")?;
+
+    // The right one: back to My cases, and the sync that sign-in starts sends the 3 cases.
+    h.type_into(&h.find_by_label("Password")?, server::PASSWORD)?;
+    h.click(&h.find_button("Sign in")?)?;
+    h.wait_for_heading("My cases")?;
+    let line = h.wait_for_text(status, "Up to date")?;
+    assert!(line.contains("Last synced"), "status line: {line}");
+    h.axe("my-cases-up-to-date")?;
+    h.screenshot("status-up-to-date")?;
+
+    // A case from Olive's tablet arrives on the next sync.
+    let other = tempfile::tempdir()?;
+    let tab = tablet(&other.path().join("tablet"), &server, "olive")?;
+    fieldbook_app::create_case(
+        &tab,
+        NewCaseArgs {
+            kind: "general".into(),
+            title: "Fly-posting on the bridge".into(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| driver::Error(e.to_string()))?;
+    fieldbook_app::sync_now(&tab).map_err(|e| driver::Error(e.to_string()))?;
+    h.click(&h.find_button("Sync now")?)?;
+    h.wait_for_text("main", "Fly-posting on the bridge")?;
+    assert_eq!(case_count(&h)?, "Showing 1 to 4 of 4 cases");
+    h.wait_for_text(status, "Up to date")?;
+
+    // The administrator removes this device: the next sync wipes it and the app says why.
+    server.revoke(&device_id, "Laptop reported stolen");
+    h.click(&h.find_button("Sync now")?)?;
+    h.wait_for_heading("This device was removed from Fieldbook")?;
+    let message = h.text(&h.find_css("[data-testid=revoked-message]")?)?;
+    assert_eq!(
+        message,
+        "This device was removed from Fieldbook by your administrator: Laptop reported stolen. \
+         The case data on this device has been deleted."
+    );
+    for file in ["fieldbook.db", "fieldbook.key"] {
+        assert!(
+            !data_dir(&dir).join(file).exists(),
+            "{file} is still on the device"
+        );
+    }
+    h.axe("revoked")?;
+    h.screenshot("revoked")?;
+    h.click(&h.find_button("Set up this device again")?)?;
+    h.wait_for_heading("Set up this device")?;
+    h.quit()
 }

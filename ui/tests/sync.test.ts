@@ -81,7 +81,7 @@ describe("Sign in", () => {
   it("is reached from the status line; checks fields, explains each refusal, then syncs", async () => {
     const { user, backend } = await unlockedApp({ server: { takenNumbers: [1] } });
     expect(status()).toHaveTextContent("Not signed in");
-    await user.click(within(status()).getByRole("link", { name: /Sign in/ }));
+    await user.click(within(status()).getByRole("link", { name: "Sign in to sync with the council’s server" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Sign in to the council’s server" })).toBeInTheDocument();
     await waitFor(() => expect(document.activeElement).toHaveTextContent("Sign in to the council’s server"));
 
@@ -177,7 +177,7 @@ describe("Background sync on the status line", () => {
     await user.click(within(status()).getByRole("button", { name: "Sync now" }));
     await waitFor(() => expect(status()).toHaveTextContent("Offline 3 changes saved on this device, waiting to sync"));
     backend.server.reachable = true;
-    await user.click(within(status()).getByRole("button", { name: /Try again/ }));
+    await user.click(within(status()).getByRole("button", { name: "Try again to sync" }));
     await waitFor(() => expect(status()).toHaveTextContent("Up to date"));
   });
 

@@ -13,6 +13,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use crate::attempts::{Attempts, Keys};
 use crate::store::{Device, NewDevice, NewUser, Role, Store, StoreError, Team, User};
 
 /// The shortest password accepted, in characters.
@@ -42,6 +43,11 @@ pub enum AccountError {
          user name and password: nothing on the device is lost"
     )]
     TokenExpired { lifetime_days: u64 },
+    #[error(
+        "too many wrong passwords for this user name or from this address: try again in \
+         {retry_after_secs} seconds"
+    )]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
@@ -60,6 +66,7 @@ impl AccountError {
             AccountError::Unauthorised => "unauthorised",
             AccountError::DeviceRevoked { .. } => "device_revoked",
             AccountError::TokenExpired { .. } => "token_expired",
+            AccountError::TooManyAttempts { .. } => "too_many_attempts",
             AccountError::Invalid { code, .. }
             | AccountError::Conflict { code, .. }
             | AccountError::NotFound { code, .. } => code,
@@ -172,6 +179,8 @@ pub struct Registration<'a> {
     pub device_name: &'a str,
     /// The person id the device minted when it was set up (its cases carry it), if any.
     pub person_id: Option<&'a str>,
+    /// Where the request came from, when known: failed attempts are counted per address too.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// A registered device: the token is shown this once.
@@ -191,6 +200,8 @@ pub struct Accounts {
     dummy_hash: Arc<str>,
     /// How long a token works after it is issued, in milliseconds.
     token_lifetime_ms: i64,
+    /// Failed sign-ins per name and address, to slow guessing.
+    attempts: Arc<Attempts>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -210,6 +221,7 @@ impl Accounts {
             store,
             dummy_hash,
             token_lifetime_ms: lifetime_ms(DEFAULT_TOKEN_LIFETIME),
+            attempts: Arc::default(),
         })
     }
 
@@ -294,6 +306,10 @@ impl Accounts {
                 format!("device_name must have 1 to {MAX_DEVICE_NAME_CHARS} characters"),
             ));
         }
+        let keys = Keys::new(r.user, r.client);
+        if let Err(retry_after_secs) = self.attempts.check(&keys, now_ms()) {
+            return Err(AccountError::TooManyAttempts { retry_after_secs });
+        }
         let credentials = self.store.read(|tx| tx.user_credentials(r.user))?;
         // The same Argon2 work whether or not the user exists.
         let (hash, user) = match &credentials {
@@ -302,8 +318,10 @@ impl Accounts {
         };
         let matches = verify_password(hash, r.password);
         let Some(user) = user.filter(|_| matches) else {
+            self.attempts.failed(&keys, now_ms());
             return Err(AccountError::BadCredentials);
         };
+        self.attempts.succeeded(&keys);
         let (token, sha) = new_token()?;
         let alias = r
             .person_id

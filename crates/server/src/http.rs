@@ -38,6 +38,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 answers.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -46,6 +48,7 @@ impl ApiError {
             status,
             code: Cow::Borrowed(code),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -72,6 +75,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -84,6 +92,7 @@ impl From<AccountError> for ApiError {
             | AccountError::DeviceRevoked { .. }
             | AccountError::TokenExpired { .. } => StatusCode::UNAUTHORIZED,
             AccountError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AccountError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AccountError::Conflict { .. } => StatusCode::CONFLICT,
             AccountError::NotFound { .. } => StatusCode::NOT_FOUND,
             AccountError::Store(inner) => return ApiError::internal(inner),
@@ -92,6 +101,10 @@ impl From<AccountError> for ApiError {
             status,
             code: Cow::Borrowed(e.code()),
             message: e.to_string(),
+            retry_after: match e {
+                AccountError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            },
         }
     }
 }
@@ -257,8 +270,13 @@ struct RegisterBody {
 
 async fn register(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    // The peer's address, when the server was started with connection info (`serve` does).
+    let client = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let accounts = state.accounts.clone();
     let registered = blocking(move || {
         accounts.register(&Registration {
@@ -268,6 +286,7 @@ async fn register(
             device_number: body.device_number,
             device_name: &body.device_name,
             person_id: body.person_id.as_deref(),
+            client,
         })
     })
     .await?;
@@ -324,9 +343,12 @@ pub async fn serve(
     match tls {
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }
         Some(config) => {
             let handle = axum_server::Handle::new();
@@ -337,7 +359,7 @@ pub async fn serve(
             });
             axum_server::from_tcp_rustls(listener, config)?
                 .handle(handle)
-                .serve(router.into_make_service())
+                .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await
         }
     }

@@ -9,6 +9,7 @@
 //! the same database can serve the next request.
 
 pub mod accounts;
+pub mod attempts;
 pub mod cli;
 pub mod http;
 pub mod store;

@@ -118,6 +118,47 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 }
 
 #[tokio::test]
+async fn after_five_wrong_passwords_a_name_gets_429_with_retry_after_even_with_the_right_one() {
+    let (_dir, server) = started();
+    for _ in 0..5 {
+        let (status, body) = register(
+            &server,
+            &register_body("olive", "not the password", DEVICE_A, 7),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "bad_credentials")
+        );
+    }
+    let res = client()
+        .post(server.url("/auth/v1/register"))
+        .json(&register_body("Olive", PASSWORD, DEVICE_A, 7))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(code(&body), "too_many_attempts");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("try again in"),
+        "{body}"
+    );
+    // Another person signs in as usual.
+    let (status, _) = register(&server, &register_body("owen", PASSWORD, DEVICE_B, 8)).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn missing_unknown_and_malformed_tokens_get_401_unauthorised() {
     let (_dir, server) = started();
     let (status, body) = whoami(&server, None).await;

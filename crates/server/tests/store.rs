@@ -38,6 +38,7 @@ both_backends!(
     device_heads_and_applied_batches_round_trip,
     pending_heads_become_known_once_confirmed,
     person_aliases_name_one_user,
+    cases_a_viewer_may_no_longer_see_depart_and_are_forgotten_once_confirmed,
 );
 
 fn user(store: &dyn Store, name: &str, role: Role, team: Option<Uuid>) -> User {
@@ -552,6 +553,83 @@ fn person_aliases_name_one_user(backend: Backend) {
     assert_eq!(of(alice.id).map(|u| u.id), Some(alice.id));
     assert_eq!(of(bob.id).map(|u| u.id), Some(bob.id));
     assert_eq!(of(Uuid::now_v7()), None);
+}
+
+fn cases_a_viewer_may_no_longer_see_depart_and_are_forgotten_once_confirmed(backend: Backend) {
+    let t = backend.open();
+    let store = t.store.clone();
+    let (north, south) = store
+        .transaction(|tx| Ok::<_, StoreError>((tx.create_team("N", 1)?, tx.create_team("S", 1)?)))
+        .expect("teams");
+    let officer = user(&*store, "o", Role::Officer, Some(north.id));
+    let leader = user(&*store, "l", Role::TeamLeader, Some(north.id));
+    let admin = user(&*store, "a", Role::Admin, None);
+    let (o, n, s) = (
+        officer.id.to_string(),
+        north.id.to_string(),
+        south.id.to_string(),
+    );
+    let device = Uuid::now_v7();
+    let heads = vec!["ab".repeat(32)];
+    // The device holds c1 (assigned to the officer) and c2 (theirs), both in the north, and
+    // knows nothing of c3.
+    let held = store
+        .transaction(|tx| {
+            tx.put_case(&case("c1", b"d", "x", &o, &n))?;
+            let upto = tx.put_case(&case("c2", b"d", &o, &o, &n))?;
+            tx.set_device_heads(device, "c1", &heads)?;
+            tx.set_device_heads(device, "c2", &heads)?;
+            Ok::<_, StoreError>(upto)
+        })
+        .expect("held");
+    // c1 is reassigned to someone in the south; c3 is written for someone else.
+    let (moved, last) = store
+        .transaction(|tx| {
+            let moved = tx.put_case(&case("c1", b"d2", "x", "x", &s))?;
+            let last = tx.put_case(&case("c3", b"d", "x", "x", &s))?;
+            Ok::<_, StoreError>((moved, last))
+        })
+        .expect("moved");
+    let departures = |viewer: &User, after: u64, upto: u64| {
+        store
+            .transaction(|tx| tx.departures(device, &Viewer::of(viewer), after, upto))
+            .expect("departures")
+    };
+    assert_eq!(
+        departures(&officer, held, last),
+        vec![("c1".to_owned(), moved)]
+    );
+    assert_eq!(
+        departures(&leader, held, last),
+        vec![("c1".to_owned(), moved)]
+    );
+    assert_eq!(
+        departures(&admin, held, last),
+        vec![],
+        "an admin sees everything"
+    );
+    assert_eq!(
+        departures(&officer, moved, last),
+        vec![],
+        "before the range"
+    );
+    assert_eq!(departures(&officer, last, last), vec![], "an empty range");
+    // Confirming before the departure keeps what the device holds; confirming past it forgets
+    // the departed case only.
+    let heads_of = |case: &str| {
+        store
+            .read(|tx| tx.device_heads(device, case))
+            .expect("heads")
+    };
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, moved - 1))
+        .expect("confirm before");
+    assert_eq!(heads_of("c1"), Some(heads.clone()));
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, moved))
+        .expect("confirm past");
+    assert_eq!(heads_of("c1"), None, "a case that comes back is sent whole");
+    assert_eq!(heads_of("c2"), Some(heads));
 }
 
 // PostgreSQL only: several stores (server nodes) over one database.

@@ -23,4 +23,6 @@
     "sync_now",
     "sync_status",
     "sync_activity",
+    "conflicts",
+    "resolve_conflict",
 ]

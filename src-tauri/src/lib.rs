@@ -156,6 +156,19 @@ fn sync_activity(sync: State<'_, Syncer>) -> app::SyncActivityDto {
     sync.activity()
 }
 
+#[tauri::command(async)]
+fn conflicts(ctx: State<'_, Ctx>, case: String) -> R<Vec<app::ConflictDto>> {
+    app::conflicts(&ctx, &case)
+}
+#[tauri::command(async)]
+fn resolve_conflict(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::ResolveConflictArgs,
+) -> R<app::CaseDto> {
+    wrote(&sync, app::resolve_conflict(&ctx, args))
+}
+
 /// `base` with the app's commands and device context, on any runtime (the tests pass Tauri's
 /// mock builder). The device lives in `data_dir` when given, else in the platform's app data
 /// directory.
@@ -217,7 +230,9 @@ pub fn configure_with<Rt: tauri::Runtime>(
         sign_in,
         sync_now,
         sync_status,
-        sync_activity
+        sync_activity,
+        conflicts,
+        resolve_conflict
     ])
 }
 

@@ -54,6 +54,7 @@ const T_DRAFTS: &str = "drafts_keep_what_was_typed_until_cleared";
 const T_SIGN_IN: &str = "a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked";
 const T_SIGN_IN_BAD: &str = "sign_in_refuses_bad_credentials_insecure_and_unreachable_servers";
 const T_BACKGROUND: &str = "the_background_sync_follows_unlock_edits_and_the_server_coming_back";
+const T_CONFLICTS: &str = "two_devices_change_one_field_and_the_window_chooses_a_value";
 
 /// A test, and the outcomes of one command it shows: `"ok"`, an `AppError` code, [`ARGS`] or
 /// [`OK_LOCKED`].
@@ -84,6 +85,8 @@ const COVERAGE: &[(&str, &[Shown])] = &[
     ("sync_now", &[(T_SIGN_IN, &["ok", "not_signed_in", "server_unreachable", "device_revoked"]), (T_LOCKED, &["locked"])]),
     ("sync_status", &[(T_SIGN_IN, &["ok"]), (T_BACKGROUND, &["ok"]), (T_LOCKED, &["locked"])]),
     ("sync_activity", &[(T_SIGN_IN, &["ok", OK_LOCKED]), (T_BACKGROUND, &["ok"])]),
+    ("conflicts", &[(T_CONFLICTS, &["ok", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("resolve_conflict", &[(T_CONFLICTS, &["ok", "invalid_input", "conflict_gone", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
 ];
 
 thread_local! {
@@ -1216,6 +1219,11 @@ fn a_locked_device_refuses_everything_that_needs_it() {
         ),
         ("sync_now", json!({})),
         ("sync_status", json!({})),
+        ("conflicts", json!({ "case": case })),
+        (
+            "resolve_conflict",
+            json!({ "args": { "case": case, "field": "title", "actor": "00" } }),
+        ),
     ];
     for (cmd, body) in calls {
         let e = d.refused(cmd, body, "locked");
@@ -1759,6 +1767,12 @@ fn malformed_payloads_are_refused_by_tauri_and_write_nothing() {
         ("clear_drafts", json!({}), "prefix"),
         ("clear_drafts", json!({ "prefix": 1 }), "prefix"),
         ("sign_in", json!({}), "args"),
+        ("conflicts", json!({}), "case"),
+        (
+            "resolve_conflict",
+            json!({ "args": { "case": case, "field": "title" } }),
+            "args",
+        ),
         (
             "sign_in",
             json!({ "args": { "server": "https://x.example", "user": "sam" } }),
@@ -2174,6 +2188,119 @@ fn the_background_sync_follows_unlock_edits_and_the_server_coming_back() {
         d.raw("open_case", json!({ "case": theirs.reference }))
             .is_ok()
     });
+}
+
+#[test]
+fn two_devices_change_one_field_and_the_window_chooses_a_value() {
+    let _shows = shows();
+    let server = TestServer::start();
+    let d = Device::with_role("officer");
+    d.ok("sign_in", sign_in(&server.url, "olive"));
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "Harbour Fish Bar") }),
+    );
+    let case = c["reference"].clone();
+    d.ok("sync_now", json!({}));
+    assert_eq!(d.ok("conflicts", json!({ "case": case })), json!([]));
+
+    // Olive's tablet renames the case while the laptop, not yet synced, renames it too.
+    let tmp = tempfile::tempdir().unwrap();
+    let tablet = other_device(&tmp.path().join("tablet"), &server, "olive", 41);
+    fieldbook_app::sync_now(&tablet).unwrap();
+    fieldbook_app::edit_case(
+        &tablet,
+        fieldbook_app::EditCaseArgs {
+            case: case.as_str().unwrap().into(),
+            title: Some("Harbour Fish Bar (takeaway)".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fieldbook_app::sync_now(&tablet).unwrap();
+    d.ok(
+        "edit_case",
+        json!({ "args": { "case": case, "title": "Harbour Fish & Chips" } }),
+    );
+    d.ok("sync_now", json!({}));
+
+    let found = d.ok("conflicts", json!({ "case": case }));
+    let list = found.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{found}");
+    let title = &list[0];
+    assert_eq!(title["field"], "title");
+    assert_eq!(title["label"], "Title");
+    assert_eq!(title["choosable"], true);
+    let values = title["values"].as_array().unwrap();
+    let mut shown: Vec<(&str, &str)> = values
+        .iter()
+        .map(|v| (v["shown"].as_str().unwrap(), v["by"].as_str().unwrap()))
+        .collect();
+    shown.sort_unstable();
+    assert_eq!(
+        shown,
+        vec![
+            ("Harbour Fish & Chips", "Sam Patel"),
+            ("Harbour Fish Bar (takeaway)", "olive"),
+        ]
+    );
+    let tablets = values
+        .iter()
+        .find(|v| v["shown"] == "Harbour Fish Bar (takeaway)")
+        .unwrap()["actor"]
+        .clone();
+
+    let resolve = |over: Value| {
+        args(
+            json!({ "case": case, "field": "title", "actor": tablets }),
+            over,
+        )
+    };
+    d.refused_field(
+        "resolve_conflict",
+        resolve(json!({ "field": "colour" })),
+        "field",
+    );
+    d.refused_field(
+        "resolve_conflict",
+        resolve(json!({ "field": "answer" })),
+        "field",
+    );
+    d.refused(
+        "resolve_conflict",
+        resolve(json!({ "actor": "00".repeat(16) })),
+        "conflict_gone",
+    );
+    d.refused(
+        "resolve_conflict",
+        resolve(json!({ "case": "FH-2026-4-9999" })),
+        "case_not_found",
+    );
+    d.refused(
+        "conflicts",
+        json!({ "case": "FH-2026-4-9999" }),
+        "case_not_found",
+    );
+
+    // Choosing the tablet's title is an edit like any other: the case shows it, the conflict is
+    // gone, and it waits to be synced.
+    let chosen = d.ok("resolve_conflict", resolve(json!({})));
+    assert_eq!(chosen["title"], "Harbour Fish Bar (takeaway)");
+    assert_eq!(d.ok("conflicts", json!({ "case": case })), json!([]));
+    assert!(
+        d.ok("sync_status", json!({}))["outbox_changes"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let history = d.ok("history", json!({ "case": case }));
+    assert!(
+        history.as_array().unwrap().iter().any(|h| h["message"]
+            .as_str()
+            .unwrap()
+            .contains("settling a conflict")),
+        "{history}"
+    );
 }
 
 #[test]

@@ -748,6 +748,57 @@ fn postgres_pulls_during_concurrent_writes_never_skip_a_case() {
     assert_eq!(seen.len(), WRITERS * CASES, "no case skipped");
 }
 
+/// While one write transaction is open, more writers than the pool has connections queue
+/// behind it. Reads still find a connection, and every queued writer succeeds once it is done
+/// (none meets `lock_timeout` while waiting).
+#[test]
+fn postgres_queued_writers_leave_connections_for_reads() {
+    use fieldbook_server::store::postgres::POOL_SIZE;
+    let db = PgDatabase::fresh();
+    let store = pg_store(&db);
+    let admin = user(&*store, "admin", Role::Admin, None);
+    let (open_tx, opened) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let writes = std::thread::scope(|s| {
+        let holder = store.clone();
+        let first = s.spawn(move || {
+            holder.transaction(|tx| {
+                tx.put_case(&case("first", b"d", "p", "p", "t"))?;
+                open_tx.send(()).expect("opened");
+                released.recv().expect("release");
+                Ok::<_, StoreError>(())
+            })
+        });
+        opened.recv().expect("first transaction open");
+        let queued: Vec<_> = (0..POOL_SIZE * 2)
+            .map(|i| {
+                let store = store.clone();
+                s.spawn(move || {
+                    store
+                        .transaction(|tx| tx.put_case(&case(&format!("q{i}"), b"d", "p", "p", "t")))
+                })
+            })
+            .collect();
+        // Let the writers reach their queue (this orders the test; nothing is timed).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let page = store
+            .read(|tx| tx.cases_since(&Viewer::of(&admin), 0, 100))
+            .expect("a read while writers queue");
+        assert!(page.cases.is_empty(), "the open write is not visible yet");
+        release.send(()).expect("release");
+        let mut results = vec![first.join().expect("first").map(|()| 0)];
+        results.extend(queued.into_iter().map(|h| h.join().expect("writer")));
+        results
+    });
+    for w in &writes {
+        assert!(w.is_ok(), "{w:?}");
+    }
+    assert_eq!(
+        store.read(|tx| tx.current_seq()).expect("seq"),
+        (POOL_SIZE * 2 + 1) as u64
+    );
+}
+
 /// Several nodes starting at once over an empty database: the schema is created once and all
 /// of them open it.
 #[test]

@@ -22,6 +22,9 @@
 //!   the latest document. (`REPEATABLE READ` would instead fail the lock with a serialisation
 //!   error whenever another writer had committed meanwhile.)
 //!
+//! Within one node, writers also queue on a mutex before taking a connection, so waiting
+//! writers never tie up the pool (see [`PostgresStore`]'s `writer`).
+//!
 //! Reads (`read_tx`) are `REPEATABLE READ READ ONLY`: one snapshot, never blocked by writers.
 //! `tests/store.rs` checks both properties with several stores over one database.
 //!
@@ -80,6 +83,11 @@ pub struct PostgresStore {
     config: Config,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Held for each write transaction, from before it takes a connection. Writers run one at a
+    /// time anyway (the `server_seq` lock), so this node's writers wait here rather than each
+    /// holding a pooled connection idle in a row-lock wait: reads always find a connection, and
+    /// a queue of writers never meets `lock_timeout` behind one another.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -121,6 +129,7 @@ impl PostgresStore {
                 open: 1,
             }),
             returned: Condvar::new(),
+            writer: Mutex::new(()),
         })
     }
 
@@ -179,7 +188,13 @@ impl PostgresStore {
                     .isolation_level(IsolationLevel::ReadCommitted)
                     .start()?;
                 // The write lock: see the module docs.
-                tx.execute("SELECT seq FROM server_seq WHERE id = 1 FOR UPDATE", &[])?;
+                let locked =
+                    tx.execute("SELECT seq FROM server_seq WHERE id = 1 FOR UPDATE", &[])?;
+                if locked != 1 {
+                    return Err(StoreError::Corrupt(
+                        "the server_seq row is missing, so writes cannot be ordered".into(),
+                    ));
+                }
                 tx
             } else {
                 client
@@ -220,6 +235,7 @@ impl Store for PostgresStore {
     }
 
     fn write_tx(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.in_tx(true, f)
     }
 

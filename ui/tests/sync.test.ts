@@ -243,3 +243,54 @@ describe("A revoked device", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Set up this device" })).toBeInTheDocument();
   });
 });
+
+describe("Conflicts", () => {
+  beforeEach(() => forgetCaseFilters());
+
+  it("lists both values and who gave each, and keeping one edits the case", async () => {
+    const { user, backend } = await unlockedApp({ signedIn: true, backgroundSync: false });
+    backend.addConflict("FH-2026-1-0001", {
+      field: "title",
+      label: "Title",
+      visit: null,
+      item: null,
+      choosable: true,
+      values: [
+        { shown: "The Golden Fork takeaway", by: "Sam Officer", person_id: null, actor: "aa", current: true, choosable: true },
+        { shown: "Golden Fork (closed)", by: "Lena Leader", person_id: null, actor: "bb", current: false, choosable: true },
+      ],
+    });
+    backend.addConflict("FH-2026-1-0001", {
+      field: "status",
+      label: "Status",
+      visit: null,
+      item: null,
+      choosable: false,
+      values: [
+        { shown: "in progress", by: "Sam Officer", person_id: null, actor: "aa", current: true, choosable: false },
+        { shown: "returned", by: "Lena Leader", person_id: null, actor: "bb", current: false, choosable: false },
+      ],
+    });
+    await user.click(screen.getByRole("link", { name: "FH-2026-1-0001" }));
+    await screen.findByRole("heading", { level: 1, name: "The Golden Fork takeaway" });
+    const [title, state] = await screen.findAllByTestId("conflict");
+    expect(title).toHaveTextContent("Two people changed the title");
+    expect(within(title!).getByLabelText("Golden Fork (closed)")).toHaveAccessibleDescription("Changed by Lena Leader");
+    expect(within(title!).getByLabelText("The Golden Fork takeaway")).toHaveAccessibleDescription("Changed by Sam Officer · shown now");
+    // The status is shown, not chosen.
+    expect(state).toHaveTextContent("Two people changed the status");
+    expect(state).toHaveTextContent("returned, changed by Lena Leader");
+    expect(within(state!).queryByRole("radio")).not.toBeInTheDocument();
+
+    await user.click(within(title!).getByRole("button", { name: "Keep this one" }));
+    expect(within(title!).getByText(/Select the title to keep/)).toBeInTheDocument();
+
+    await user.click(within(title!).getByLabelText("Golden Fork (closed)"));
+    await user.click(within(title!).getByRole("button", { name: "Keep this one" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Golden Fork (closed)" })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getAllByTestId("conflict")).toHaveLength(1));
+    expect((await backend.history("FH-2026-1-0001")).at(-1)?.message).toBe('Chose Golden Fork (closed) for "Title" (settling a conflict)');
+    // An edit like any other: it waits to be synced.
+    await waitFor(() => expect(status()).toHaveTextContent("4 changes saved on this device, waiting to sync"));
+  });
+});

@@ -21,6 +21,9 @@ import type { SyncReportDto } from "../bindings/SyncReportDto";
 import type { SyncStatusDto } from "../bindings/SyncStatusDto";
 import type { SyncActivityDto } from "../bindings/SyncActivityDto";
 import type { RefusedCaseDto } from "../bindings/RefusedCaseDto";
+import type { ConflictDto } from "../bindings/ConflictDto";
+import type { ConflictValueDto } from "../bindings/ConflictValueDto";
+import type { ResolveConflictArgs } from "../bindings/ResolveConflictArgs";
 
 export type {
   AddVisitArgs,
@@ -44,6 +47,9 @@ export type {
   SyncStatusDto,
   SyncActivityDto,
   RefusedCaseDto,
+  ConflictDto,
+  ConflictValueDto,
+  ResolveConflictArgs,
 };
 
 /** Mirrors the device API in `crates/app/src/lib.rs`. Every method rejects with a `BackendError`. */
@@ -85,6 +91,10 @@ export interface Backend {
   syncActivity(): Promise<SyncActivityDto>;
   /** Hear every change of the background sync's activity; returns the function that stops it. */
   onSyncActivity(listener: (activity: SyncActivityDto) => void): () => void;
+  /** The fields of a case two people changed at the same time, with each value and who gave it. */
+  conflicts(caseRef: string): Promise<ConflictDto[]>;
+  /** Keep one value of a conflict (an ordinary edit of that field, synced like any other). */
+  resolveConflict(args: ResolveConflictArgs): Promise<CaseDto>;
 }
 
 /** An `ErrorDto` as a throwable: `code` is stable and machine-readable, `message` is for people. */

@@ -25,6 +25,8 @@ import {
   type SyncReportDto,
   type SyncStatusDto,
   type SyncActivityDto,
+  type ConflictDto,
+  type ResolveConflictArgs,
 } from "./backend";
 import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
@@ -230,6 +232,8 @@ export class MockBackend implements Backend {
   private readonly listeners = new Set<(a: SyncActivityDto) => void>();
   private readonly backgroundSync: boolean;
   private syncing: Promise<unknown> = Promise.resolve();
+  /** Fields holding values two people gave at the same time, by case id. */
+  private readonly conflictStore = new Map<string, ConflictDto[]>();
 
   constructor(options: MockOptions = {}) {
     this.unlocked = options.unlocked ?? false;
@@ -855,7 +859,7 @@ export class MockBackend implements Backend {
     if (this.server.tokenExpired) {
       throw fail(new BackendError("token_expired", "this device's sign-in has expired: sign in again"));
     }
-    const report: SyncReportDto = { rounds: 0, pushed: 0, pulled: 0, refused: [] };
+    const report: SyncReportDto = { rounds: 0, pushed: 0, pulled: 0, refused: [], departed: [] };
     for (const id of [...this.outboxCases]) {
       const c = this.cases.find((x) => x.dto.id === id);
       const refusal = c ? this.server.refuse.get(c.dto.reference) : undefined;
@@ -919,5 +923,49 @@ export class MockBackend implements Backend {
   /** Wait for any sync the mock started by itself (tests). */
   async idle(): Promise<void> {
     await this.syncing;
+  }
+
+  // ------------------------------------------------------------------ conflicts
+
+  /** Tests: a field of a case now holds values two people gave at the same time (after a sync). */
+  addConflict(reference: string, conflict: ConflictDto): void {
+    const c = this.find(reference);
+    this.conflictStore.set(c.dto.id, [...(this.conflictStore.get(c.dto.id) ?? []), structuredClone(conflict)]);
+  }
+
+  async conflicts(caseRef: string): Promise<ConflictDto[]> {
+    await this.settle();
+    this.guard();
+    return structuredClone(this.conflictStore.get(this.find(caseRef).dto.id) ?? []);
+  }
+
+  async resolveConflict(args: ResolveConflictArgs): Promise<CaseDto> {
+    await this.settle();
+    this.guard();
+    const FIELDS = ["title", "address", "postcode", "uprn", "location", "due", "status", "assignee"];
+    if (args.field === "answer" && (args.visit === null || args.item === null)) {
+      throw new BackendError("invalid_input", "an answer conflict needs the visit and the question", "field");
+    }
+    if (args.field !== "answer" && !FIELDS.includes(args.field)) {
+      throw new BackendError("invalid_input", `"${args.field}" is not a field of a case`, "field");
+    }
+    if (args.field === "status" || args.field === "assignee") {
+      throw new BackendError("invalid_input", `the ${args.field} is settled by the case's review, not by choosing a value`, "field");
+    }
+    const c = this.find(args.case);
+    const list = this.conflictStore.get(c.dto.id) ?? [];
+    const conflict = list.find((x) => x.field === args.field && x.visit === args.visit && x.item === args.item);
+    const value = conflict?.values.find((v) => v.actor === args.actor);
+    if (conflict === undefined || value === undefined) {
+      throw new BackendError("conflict_gone", "that value is no longer in conflict: look at the case again");
+    }
+    this.editable(c);
+    if (args.field === "title") c.dto.title = value.shown;
+    if (args.field === "address") c.dto.address = value.shown === "" ? null : value.shown;
+    if (args.field === "postcode") c.dto.postcode = value.shown === "" ? null : value.shown;
+    if (args.field === "due") c.dto.due = value.shown === "" ? null : value.shown;
+    this.conflictStore.set(c.dto.id, list.filter((x) => x !== conflict));
+    this.record(c, `Chose ${value.shown} for "${conflict.label}" (settling a conflict)`);
+    return this.copy(c);
   }
 }

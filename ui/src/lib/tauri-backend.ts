@@ -39,6 +39,8 @@ export function tauriBackend(): Backend {
     syncNow: () => call("sync_now"),
     syncStatus: () => call("sync_status"),
     syncActivity: () => call("sync_activity"),
+    conflicts: (caseRef) => call("conflicts", { case: caseRef }),
+    resolveConflict: (args) => call("resolve_conflict", { args }),
     onSyncActivity: (listener) => {
       let stopped = false;
       let stop: (() => void) | null = null;

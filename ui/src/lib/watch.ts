@@ -12,6 +12,7 @@ const WRITES = new Set<keyof Backend>([
   "transition",
   "signIn",
   "syncNow",
+  "resolveConflict",
 ]);
 
 export function watchWrites(backend: Backend, onWrite: () => void): Backend {

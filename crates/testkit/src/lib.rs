@@ -77,10 +77,20 @@ pub struct PgCluster {
 impl PgCluster {
     /// Creates and starts a cluster in a new temporary directory.
     pub fn start() -> Result<PgCluster> {
+        let mut parent = std::env::temp_dir();
+        // As root the tools run as `postgres`, who must be able to reach the directory.
+        if is_root()? && !others_can_enter(&parent) {
+            parent = PathBuf::from("/tmp");
+        }
         let dir = tempfile::Builder::new()
             .prefix("fieldbook-pg-")
-            .tempdir()
-            .map_err(|e| err(format!("creating a temporary directory: {e}")))?;
+            .tempdir_in(&parent)
+            .map_err(|e| {
+                err(format!(
+                    "creating a temporary directory in {}: {e}",
+                    parent.display()
+                ))
+            })?;
         let root = dir.path().to_owned();
         let mut cluster = PgCluster::init(&root)?;
         cluster.dir = Some(dir);
@@ -437,6 +447,13 @@ fn is_root() -> Result<bool> {
         .output()
         .map_err(|e| err(format!("running id -u: {e}")))?;
     Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Whether every directory down to `dir` lets other users through (`o+x`).
+fn others_can_enter(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    dir.ancestors()
+        .all(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
 fn tool(bin: &Path, name: &str, as_postgres: bool) -> Command {

@@ -736,3 +736,70 @@ fn sign_in_sync_a_second_devices_case_and_a_revoked_device() -> Result<()> {
     h.wait_for_heading("Set up this device")?;
     h.quit()
 }
+
+#[test]
+fn a_conflict_from_two_devices_is_shown_and_settled_in_the_window() -> Result<()> {
+    let e = |err: fieldbook_app::AppError| driver::Error(err.to_string());
+    let server = server::TestServer::start();
+    let (dir, refs) = device()?;
+    let reference = refs[0].clone();
+    {
+        // Before the app starts: the laptop signs in and syncs; Olive's tablet and the laptop
+        // then rename the same case, each offline, and both sync.
+        let laptop = Ctx::new(data_dir(&dir));
+        fieldbook_app::unlock(&laptop, PASSPHRASE).map_err(e)?;
+        fieldbook_app::sign_in(
+            &laptop,
+            fieldbook_app::SignInArgs {
+                server: server.url.clone(),
+                user: "olive".into(),
+                password: server::PASSWORD.into(),
+            },
+        )
+        .map_err(e)?;
+        fieldbook_app::sync_now(&laptop).map_err(e)?;
+        let other = tempfile::tempdir()?;
+        let tab = tablet(&other.path().join("tablet"), &server, "olive")?;
+        fieldbook_app::sync_now(&tab).map_err(e)?;
+        for (ctx, title) in [
+            (&tab, "The Golden Spoon (closed)"),
+            (&laptop, "Golden Spoon café"),
+        ] {
+            fieldbook_app::edit_case(
+                ctx,
+                fieldbook_app::EditCaseArgs {
+                    case: reference.clone(),
+                    title: Some(title.into()),
+                    ..Default::default()
+                },
+            )
+            .map_err(e)?;
+        }
+        fieldbook_app::sync_now(&tab).map_err(e)?;
+        fieldbook_app::sync_now(&laptop).map_err(e)?;
+    }
+    let mut h = open_unlocked(&dir)?;
+    h.click(&h.find_link(&reference)?)?;
+    let banner = h.wait_for_text("[data-testid=conflict]", "Two people changed the title")?;
+    for want in [
+        "The Golden Spoon (closed)",
+        "Changed by olive",
+        "Golden Spoon café",
+        "Changed by Sam Patel",
+    ] {
+        assert!(
+            banner.contains(want),
+            "conflict banner without {want:?}: {banner}"
+        );
+    }
+    h.axe("case-conflict")?;
+    h.screenshot("case-conflict")?;
+
+    h.click(&h.find_by_label("The Golden Spoon (closed)")?)?;
+    h.click(&h.find_button("Keep this one")?)?;
+    h.wait_for_heading("The Golden Spoon (closed)")?;
+    h.wait_for("the conflict to go", driver::WAIT, |h| {
+        Ok(h.find_css("[data-testid=conflict]").is_err().then_some(()))
+    })?;
+    h.quit()
+}

@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// Steps of random activity (more if fewer than [`MIN_CASES`] cases were made by then).
-const STEPS: usize = 800;
+const STEPS: usize = 650;
 const MIN_CASES: usize = 200;
 
 /// Two devices set the same field of one case without seeing each other's value.
@@ -493,8 +493,8 @@ fn converge(backend: Backend, nodes: usize) {
             .collect();
         for id in dev.case_ids() {
             let server_doc = &server_docs[&id];
-            let mut doc = dev.doc(&id);
             if refused.contains(&id) {
+                let mut doc = dev.doc(&id);
                 // The refused edit stays on the device, on top of everything the server has.
                 for h in heads_of(server_doc) {
                     let hash: automerge::ChangeHash = h.parse().unwrap();
@@ -508,7 +508,7 @@ fn converge(backend: Backend, nodes: usize) {
                 continue;
             }
             assert_eq!(
-                heads_of(&doc.save()),
+                dev.heads(&id),
                 heads_of(server_doc),
                 "{}: case {id} differs from the server (seed {seed})",
                 dev.name
@@ -615,7 +615,7 @@ fn converge(backend: Backend, nodes: usize) {
         conflicts_checked >= 5,
         "too few conflicts to judge (seed {seed})"
     );
-    assert!(notes_checked >= 50, "too few notes to judge (seed {seed})");
+    assert!(notes_checked >= 30, "too few notes to judge (seed {seed})");
     for op in ["approve", "return/close", "submit", "answer"] {
         assert!(
             run.ops.contains_key(op),

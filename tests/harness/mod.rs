@@ -365,6 +365,20 @@ impl Device {
         case_ids(&self.store)
     }
 
+    /// The heads of the device's document of a case, as sorted hex strings.
+    pub fn heads(&self, case_id: &str) -> Vec<String> {
+        let mut h: Vec<String> = self
+            .store
+            .case_heads(case_id)
+            .unwrap()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        h.sort();
+        h
+    }
+
     /// The device's automerge document of a case.
     pub fn doc(&self, case_id: &str) -> AutoCommit {
         device_doc(&self.store, case_id)

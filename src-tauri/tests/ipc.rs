@@ -82,9 +82,9 @@ const COVERAGE: &[(&str, &[Shown])] = &[
     ("drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("clear_drafts", &[(T_DRAFTS, &["ok", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("sign_in", &[(T_SIGN_IN, &["ok"]), (T_SIGN_IN_BAD, &["ok", "device_taken", "bad_credentials", "insecure_server", "invalid_server", "server_unreachable", "device_number_taken"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
-    ("sync_now", &[(T_SIGN_IN, &["ok", "not_signed_in", "server_unreachable", "device_revoked"]), (T_LOCKED, &["locked"])]),
+    ("sync_now", &[(T_SIGN_IN, &["ok", "not_signed_in", "server_unreachable", "device_revoked"]), (T_SIGN_IN_BAD, &["token_expired"]), (T_LOCKED, &["locked"])]),
     ("sync_status", &[(T_SIGN_IN, &["ok"]), (T_BACKGROUND, &["ok"]), (T_LOCKED, &["locked"])]),
-    ("sync_activity", &[(T_SIGN_IN, &["ok", OK_LOCKED]), (T_BACKGROUND, &["ok"])]),
+    ("sync_activity", &[(T_SIGN_IN, &["ok", OK_LOCKED]), (T_BACKGROUND, &["ok"]), (T_SIGN_IN_BAD, &["ok"])]),
     ("conflicts", &[(T_CONFLICTS, &["ok", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("resolve_conflict", &[(T_CONFLICTS, &["ok", "invalid_input", "conflict_gone", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
 ];
@@ -2108,6 +2108,22 @@ fn sign_in_refuses_bad_credentials_insecure_and_unreachable_servers() {
     .unwrap();
     let e = bad(&server.url, "olive", PASSWORD, "device_number_taken");
     assert!(e["message"].as_str().unwrap().contains('4'), "{e}");
+
+    // A server whose tokens last no time at all: signing in works, syncing is refused until
+    // the person signs in again, and the shell says which.
+    let strict = TestServer::start_with(|a| a.with_token_lifetime(std::time::Duration::ZERO));
+    let d3 = Device::new();
+    d3.ok("init_device", init(json!({ "device_number": 11 })));
+    d3.ok("sign_in", sign_in(&strict.url, "olive"));
+    let e = d3.refused("sync_now", json!({}), "token_expired");
+    assert!(!e["message"].as_str().unwrap().is_empty(), "{e}");
+    let a = d3.ok("sync_activity", json!({}));
+    assert_eq!(
+        (&a["state"], &a["error"]["code"]),
+        (&json!("idle"), &json!("token_expired")),
+        "{a}"
+    );
+    assert!(d3.ok("sync_status", json!({}))["last_error"].is_string());
 
     // A device signed in as one person cannot be signed in as another.
     let d2 = Device::new();

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use fieldbook_core::Role;
 use fieldbook_server::accounts::Accounts;
@@ -28,12 +27,18 @@ pub struct TestServer {
 impl TestServer {
     /// A seeded server in a fresh temporary directory on a free loopback port.
     pub fn start() -> TestServer {
+        Self::start_with(|a| a)
+    }
+
+    /// [`TestServer::start`] with its accounts changed by `setup` (a token lifetime, say).
+    pub fn start_with(setup: impl FnOnce(Accounts) -> Accounts) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("fieldbook-test-server-")
             .tempdir()
             .unwrap();
         let data = dir.path().join("data");
-        let accounts = Accounts::new(store::open(&Location::Data(data.clone())).unwrap()).unwrap();
+        let accounts =
+            setup(Accounts::new(store::open(&Location::Data(data.clone())).unwrap()).unwrap());
         accounts.add_team("North").unwrap();
         for (name, role) in [
             ("olive", Role::Officer),
@@ -98,11 +103,7 @@ impl TestServer {
     pub fn restart(&mut self) {
         self.stop();
         let dir = self._dir.take();
-        let mut again = Self::serve(
-            self.data.clone(),
-            Accounts::new(Arc::clone(self.accounts.store())).unwrap(),
-            self.addr,
-        );
+        let mut again = Self::serve(self.data.clone(), self.accounts.clone(), self.addr);
         again._dir = dir;
         *self = again;
     }

@@ -36,19 +36,21 @@
 //! # Connections
 //!
 //! A small pool of its own (as [`super::sqlite`] has), bounded at [`POOL_SIZE`] connections per
-//! node; a connection that broke is dropped rather than returned. It needs no more than that, so
+//! node; a connection that broke is dropped rather than returned. Each connection keeps the
+//! statements it prepared, so a statement costs one round trip from its second use on. It needs no more than that, so
 //! no pool crate. Connections use no TLS: keep the database on loopback or a private network
 //! between the server nodes and PostgreSQL. Each session sets `lock_timeout` (a writer waits at
 //! most [`LOCK_TIMEOUT`] for the others, like SQLite's busy timeout) and
 //! `idle_in_transaction_session_timeout`, so a stalled node cannot hold the write lock forever.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use postgres::types::ToSql;
-use postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use super::{
@@ -101,8 +103,24 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     open: usize,
+}
+
+/// A pooled connection and the statements prepared on it (a fixed set of SQL texts, so the
+/// cache stays small): a statement's second use skips the round trip that prepares it.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
 }
 
 impl PostgresStore {
@@ -125,7 +143,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             config,
             pool: Mutex::new(Pool {
-                idle: vec![client],
+                idle: vec![Conn::new(client)],
                 open: 1,
             }),
             returned: Condvar::new(),
@@ -133,32 +151,32 @@ impl PostgresStore {
         })
     }
 
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut client = self.acquire()?;
-        let out = f(&mut client);
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut conn = self.acquire()?;
+        let out = f(&mut conn);
         // A connection that broke is not reused.
-        if client.is_closed() {
+        if conn.client.is_closed() {
             self.release(None);
         } else {
-            self.release(Some(client));
+            self.release(Some(conn));
         }
         out
     }
 
-    fn acquire(&self) -> Result<Client> {
+    fn acquire(&self) -> Result<Conn> {
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if let Some(client) = pool.idle.pop() {
-                if client.is_closed() {
+            if let Some(conn) = pool.idle.pop() {
+                if conn.client.is_closed() {
                     pool.open -= 1;
                     continue;
                 }
-                return Ok(client);
+                return Ok(conn);
             }
             if pool.open < POOL_SIZE {
                 pool.open += 1;
                 drop(pool);
-                return self.config.connect(NoTls).map_err(|e| {
+                return self.config.connect(NoTls).map(Conn::new).map_err(|e| {
                     self.release(None);
                     e.into()
                 });
@@ -170,10 +188,10 @@ impl PostgresStore {
         }
     }
 
-    fn release(&self, client: Option<Client>) {
+    fn release(&self, conn: Option<Conn>) {
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        match client {
-            Some(client) => pool.idle.push(client),
+        match conn {
+            Some(conn) => pool.idle.push(conn),
             None => pool.open -= 1,
         }
         drop(pool);
@@ -181,7 +199,8 @@ impl PostgresStore {
     }
 
     fn in_tx(&self, write: bool, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.with_client(|client| {
+        self.with_conn(|conn| {
+            let Conn { client, statements } = conn;
             let tx = if write {
                 let mut tx = client
                     .build_transaction()
@@ -205,6 +224,7 @@ impl PostgresStore {
             };
             let tx = PgTx {
                 tx: RefCell::new(tx),
+                statements: RefCell::new(statements),
                 failed: Cell::new(false),
             };
             // On `Err` the transaction rolls back when dropped.
@@ -222,8 +242,8 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn ping(&self) -> Result<()> {
-        self.with_client(|client| {
-            let version = schema_version(client)?;
+        self.with_conn(|conn| {
+            let version = schema_version(&mut conn.client)?;
             if version == Some(SCHEMA_VERSION) {
                 Ok(())
             } else {
@@ -295,6 +315,7 @@ fn migrate(client: &mut Client) -> Result<()> {
 
 struct PgTx<'c> {
     tx: RefCell<Transaction<'c>>,
+    statements: RefCell<&'c mut HashMap<String, Statement>>,
     /// A statement failed: PostgreSQL has aborted the transaction, so it must not report a
     /// commit even if the caller carried on past the error.
     failed: Cell<bool>,
@@ -310,23 +331,40 @@ impl PgTx<'_> {
         })
     }
 
+    /// The statement for `sql`, prepared on this connection once.
+    fn prepared(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let r = self.tx.borrow_mut().prepare(sql);
+        let statement = self.noted(r)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
     fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-        let r = self.tx.borrow_mut().query(sql, params);
+        let statement = self.prepared(sql)?;
+        let r = self.tx.borrow_mut().query(&statement, params);
         self.noted(r)
     }
 
     fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        let r = self.tx.borrow_mut().query_opt(sql, params);
+        let statement = self.prepared(sql)?;
+        let r = self.tx.borrow_mut().query_opt(&statement, params);
         self.noted(r)
     }
 
     fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
-        let r = self.tx.borrow_mut().query_one(sql, params);
+        let statement = self.prepared(sql)?;
+        let r = self.tx.borrow_mut().query_one(&statement, params);
         self.noted(r)
     }
 
     fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
-        let r = self.tx.borrow_mut().execute(sql, params);
+        let statement = self.prepared(sql)?;
+        let r = self.tx.borrow_mut().execute(&statement, params);
         self.noted(r)
     }
 

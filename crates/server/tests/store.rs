@@ -913,3 +913,26 @@ fn postgres_a_bad_url_or_an_absent_server_is_a_clear_error() {
     let err = PostgresStore::open("postgres://host:notaport/db").expect_err("bad url");
     assert!(err.to_string().contains("does not parse"), "{err}");
 }
+
+/// Every SQLite migration has its PostgreSQL twin, with the same number and name: the two
+/// schemas move in step.
+#[test]
+fn the_two_backends_have_the_same_migrations() {
+    let names = |backend: &str| -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../migrations/server")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("migrations directory")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+    assert_eq!(
+        SCHEMA_VERSION,
+        fieldbook_server::store::postgres::SCHEMA_VERSION
+    );
+    assert_eq!(names("sqlite").len() as i64, SCHEMA_VERSION);
+}

@@ -72,6 +72,7 @@ describe("the status line's words", () => {
     expect(signInWords("device_number_taken", "x", 7)).toContain("this device’s number (7)");
     expect(signInWords("device_number_taken", "x", 7)).toContain("ask your administrator");
     expect(signInWords("some_new_code", "the server said no")).toBe("The server said no");
+    expect(signInWords("too_many_attempts", "x")).toContain("Wait 15 minutes, then try again");
   });
 });
 

@@ -14,6 +14,8 @@ export function signInWords(code: string, message: string, deviceNumber?: number
   switch (code) {
     case "bad_credentials":
       return "The user name or password is not right. Check them and try again";
+    case "too_many_attempts":
+      return "There have been too many attempts to sign in with a wrong password. Wait 15 minutes, then try again";
     case "insecure_server":
       return "The server address must start with https:// (only a server on this computer may use http://)";
     case "invalid_server":

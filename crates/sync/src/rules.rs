@@ -166,6 +166,21 @@ pub fn apply_push(
     let new_changes = doc.get_changes(&before_heads);
     if new_changes.is_empty() {
         let case = before.ok_or_else(|| Refusal::Malformed("no changes".into()))?;
+        // A replay (the ack was lost) names the heads it brought; the person must have been
+        // able to change the case then or now. Bytes that carry no change and name no heads
+        // are not a replay.
+        let held = match stored {
+            Some(bytes) if !device_heads.is_empty() => held_at(bytes, device_heads, rights)?,
+            _ => false,
+        };
+        if !may_touch(&case, rights) && !held {
+            return Err(Refusal::NotYourCase);
+        }
+        if device_heads.is_empty() && !changes.is_empty() {
+            return Err(Refusal::Malformed(
+                "the pushed bytes hold no automerge changes".into(),
+            ));
+        }
         return Ok(Applied {
             doc: stored.map(<[u8]>::to_vec).unwrap_or_default(),
             heads: before_heads,
@@ -247,9 +262,14 @@ fn held_when_made(
     if base.is_empty() {
         return Ok(false);
     }
+    held_at(stored, &base, rights)
+}
+
+/// Whether the person could change the case as it stood at `heads` (all in `stored`).
+fn held_at(stored: &[u8], heads: &[ChangeHash], rights: &Rights) -> Result<bool, Refusal> {
     let mut doc = AutoCommit::load(stored).map_err(|e| Refusal::Malformed(e.to_string()))?;
     let then = doc
-        .fork_at(&base)
+        .fork_at(heads)
         .map_err(|e| Refusal::Malformed(e.to_string()))?;
     Ok(may_touch(&hydrate(&then)?, rights))
 }

@@ -131,7 +131,9 @@ fn a_new_case_is_accepted_once_and_a_replay_changes_nothing() {
     assert!(first.changed);
     assert_eq!(first.meta.created_by, officer.who.person.to_string());
     assert_eq!(first.meta.status, "open");
-    let again = apply_push_(Some(&first.doc), &id, &bytes, &officer.rights(false)).unwrap();
+    let mut doc = doc;
+    let heads = doc.get_heads();
+    let again = apply_push(Some(&first.doc), &id, &bytes, &heads, &officer.rights(false)).unwrap();
     assert!(!again.changed, "a replayed push changed the case");
     assert_eq!(again.heads, first.heads);
     assert_eq!(again.doc, first.doc);
@@ -399,4 +401,15 @@ fn garbage_and_changes_on_unknown_history_are_refused() {
     // A document for another case id than the one named.
     let e = apply_push_(None, &CaseId::new().to_string(), &bytes, &rights).unwrap_err();
     assert_eq!(e.code(), "case_mismatch");
+
+    // Garbage for a case the server holds: another officer learns nothing of it, and its own
+    // officer is told the bytes hold no changes (not acknowledged as a replay).
+    let stored = apply_push(None, &id_of(&fresh), &bytes2, &fresh.get_heads(), &rights)
+        .unwrap()
+        .doc;
+    let stranger = Device::new(Role::Officer);
+    let e = apply_push_(Some(&stored), &id_of(&fresh), b"junk", &stranger.rights(true));
+    assert_eq!(e.unwrap_err(), Refusal::NotYourCase);
+    let e = apply_push_(Some(&stored), &id_of(&fresh), b"junk", &rights).unwrap_err();
+    assert_eq!(e.code(), "malformed_changes");
 }

@@ -133,6 +133,14 @@ fn writers(tx: &dyn Tx, doc: &mut AutoCommit) -> Result<Vec<ActorInfo>, StoreErr
     Ok(out)
 }
 
+fn same_heads(a: &[automerge::ChangeHash], b: &[automerge::ChangeHash]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 fn round_trip(
     tx: &dyn Tx,
     auth: &Authenticated,
@@ -227,21 +235,24 @@ fn round_trip(
     let page_size = req.page_size.clamp(1, MAX_BATCH as u32);
     let viewer = Viewer::of(user);
     let page = tx.cases_since(&viewer, req.since, page_size)?;
-    let total = page.cases.len() as u64 + page.remaining;
     let mut pull = Vec::with_capacity(page.cases.len());
     let mut next_since = req.since;
     for c in page.cases {
+        next_since = next_since.max(c.seq);
         let known = match tx.device_heads(device_id, &c.case_id)? {
             Some(h) => parse_heads(&h).unwrap_or_default(),
             None => Vec::new(),
         };
-        let changes = changes_since(&c.doc, &known)
-            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
         let mut doc = AutoCommit::load(&c.doc)
             .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
         let heads = doc.get_heads();
+        // The device already holds all of it (typically the case it has just pushed).
+        if !known.is_empty() && same_heads(&known, &heads) {
+            continue;
+        }
+        let changes = changes_since(&c.doc, &known)
+            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
         let actors = writers(tx, &mut doc)?;
-        next_since = next_since.max(c.seq);
         tx.set_pending_heads(device_id, &c.case_id, &heads_hex(&heads), c.seq)?;
         pull.push(PulledCase {
             case_id: c.case_id,
@@ -257,6 +268,7 @@ fn round_trip(
     if page.remaining == 0 {
         next_since = next_since.max(tx.current_seq()?);
     }
+    let total = pull.len() as u64 + page.remaining;
     let departed = tx
         .departures(device_id, &viewer, req.since, next_since)?
         .into_iter()

@@ -133,7 +133,14 @@ fn a_new_case_is_accepted_once_and_a_replay_changes_nothing() {
     assert_eq!(first.meta.status, "open");
     let mut doc = doc;
     let heads = doc.get_heads();
-    let again = apply_push(Some(&first.doc), &id, &bytes, &heads, &officer.rights(false)).unwrap();
+    let again = apply_push(
+        Some(&first.doc),
+        &id,
+        &bytes,
+        &heads,
+        &officer.rights(false),
+    )
+    .unwrap();
     assert!(!again.changed, "a replayed push changed the case");
     assert_eq!(again.heads, first.heads);
     assert_eq!(again.doc, first.doc);
@@ -408,7 +415,12 @@ fn garbage_and_changes_on_unknown_history_are_refused() {
         .unwrap()
         .doc;
     let stranger = Device::new(Role::Officer);
-    let e = apply_push_(Some(&stored), &id_of(&fresh), b"junk", &stranger.rights(true));
+    let e = apply_push_(
+        Some(&stored),
+        &id_of(&fresh),
+        b"junk",
+        &stranger.rights(true),
+    );
     assert_eq!(e.unwrap_err(), Refusal::NotYourCase);
     let e = apply_push_(Some(&stored), &id_of(&fresh), b"junk", &rights).unwrap_err();
     assert_eq!(e.code(), "malformed_changes");

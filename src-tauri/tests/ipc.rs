@@ -1948,7 +1948,7 @@ fn a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked() {
     assert_eq!(
         status,
         json!({ "server": null, "user": null, "last_sync_at": null, "last_error": null,
-                "outbox_cases": 0, "outbox_changes": 0, "refused": [] })
+                "outbox_cases": 0, "outbox_changes": 0, "refused": [], "departed": [] })
     );
     let e = d.refused("sync_now", json!({}), "not_signed_in");
     assert!(e["message"].as_str().unwrap().contains("sign in"), "{e}");
@@ -1972,6 +1972,10 @@ fn a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked() {
     assert!(is_time(&status["last_sync_at"]), "{status}");
     assert_eq!(status["last_error"], Value::Null);
     assert_eq!(status["outbox_changes"], 0);
+    // The background sync that signing in started may still be finishing.
+    eventually("the background sync to finish", || {
+        d.ok("sync_activity", json!({}))["state"] == "idle"
+    });
     assert_eq!(
         d.ok("sync_activity", json!({})),
         json!({ "state": "idle", "pulled": 0, "total": 0, "error": null, "revoked_reason": null })

@@ -35,6 +35,7 @@ function stored(over: Partial<SyncStatusDto> = {}): SyncStatusDto {
     outbox_cases: 0,
     outbox_changes: 0,
     refused: [],
+    departed: [],
     ...over,
   };
 }
@@ -223,6 +224,24 @@ describe("Refused changes", () => {
     await user.click(await screen.findByRole("link", { name: "HS-2026-1-0001" }));
     await screen.findByRole("heading", { level: 1, name: "Damp and mould complaint" });
     expect(screen.queryByTestId("refused-banner")).not.toBeInTheDocument();
+  });
+});
+
+describe("A case reassigned to someone else", () => {
+  beforeEach(() => forgetCaseFilters());
+
+  it("leaves the list after a sync, with a notice saying which case went and why", async () => {
+    const { user, backend } = await unlockedApp({ signedIn: true, backgroundSync: false });
+    expect(screen.queryByTestId("departed")).not.toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "FH-2026-1-0001" })).toBeInTheDocument();
+    backend.reassignAway("FH-2026-1-0001");
+    await user.click(within(status()).getByRole("button", { name: "Sync now" }));
+    const notice = await screen.findByTestId("departed");
+    expect(notice).toHaveAttribute("role", "region");
+    expect(notice).toHaveTextContent("A case was reassigned to someone else");
+    expect(notice).toHaveTextContent("FH-2026-1-0001");
+    expect(notice).toHaveTextContent("has left this device");
+    await waitFor(() => expect(screen.queryByRole("link", { name: "FH-2026-1-0001" })).not.toBeInTheDocument());
   });
 });
 

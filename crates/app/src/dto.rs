@@ -419,6 +419,8 @@ pub struct SyncStatusDto {
     pub outbox_cases: u64,
     pub outbox_changes: u64,
     pub refused: Vec<RefusedCaseDto>,
+    /// Cases reassigned to someone else in the last week, newest first (at most 10).
+    pub departed: Vec<DepartureDto>,
 }
 
 /// What a front end's background sync is doing now (the desktop shell sends this as the

@@ -703,6 +703,14 @@ pub fn sync_status(ctx: &Ctx) -> AppResult<SyncStatusDto> {
     ctx.with_store(|s| {
         let link = s.server_link()?;
         let (outbox_cases, outbox_changes) = s.outbox()?;
+        let week_ago = ctx.now().millis() - 7 * 24 * 60 * 60 * 1000;
+        let departed = s
+            .departures()?
+            .iter()
+            .filter(|d| d.noticed_at >= week_ago)
+            .take(10)
+            .map(departure_dto)
+            .collect();
         let refused = s
             .refused()?
             .into_iter()
@@ -732,6 +740,7 @@ pub fn sync_status(ctx: &Ctx) -> AppResult<SyncStatusDto> {
             outbox_cases,
             outbox_changes,
             refused,
+            departed,
         })
     })
 }

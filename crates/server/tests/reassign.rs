@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PASSWORD, started};
+use common::{Backend, PASSWORD, started_on};
 use fieldbook_app::{
     AssignArgs, Ctx, InitArgs, ListArgs, NewCaseArgs, NoteArgs, SignInArgs, SyncReportDto,
 };
@@ -80,8 +80,17 @@ fn ids(ctx: &Ctx) -> Vec<String> {
 }
 
 #[test]
-fn a_reassigned_case_takes_the_officers_offline_edits_then_leaves_her_device() {
-    let (_dir, server) = started();
+fn a_reassigned_case_takes_the_officers_offline_edits_then_leaves_her_device_sqlite() {
+    reassigned_away(Backend::Sqlite);
+}
+
+#[test]
+fn a_reassigned_case_takes_the_officers_offline_edits_then_leaves_her_device_postgres() {
+    reassigned_away(Backend::Postgres);
+}
+
+fn reassigned_away(backend: Backend) {
+    let (_env, server) = started_on(backend);
     let (olive, _o) = device(&server.base, "olive", "officer");
     let (owen, _w) = device(&server.base, "owen", "officer");
     let (lena, _l) = device(&server.base, "lena", "team_leader");
@@ -125,6 +134,11 @@ fn a_reassigned_case_takes_the_officers_offline_edits_then_leaves_her_device() {
     let notices = fieldbook_app::departures(&olive).unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].reference, gone.reference);
+    assert_eq!(
+        fieldbook_app::sync_status(&olive).unwrap().departed,
+        notices,
+        "the app's status carries the notice"
+    );
 
     // Her note reached the others.
     sync(&owen);

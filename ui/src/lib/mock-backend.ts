@@ -28,6 +28,7 @@ import {
   type ConflictDto,
   type ResolveConflictArgs,
 } from "./backend";
+import type { DepartureDto } from "../bindings/DepartureDto";
 import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
 import type { VisitDto } from "../bindings/VisitDto";
@@ -228,6 +229,8 @@ export class MockBackend implements Backend {
   private link: { url: string; user: string; last_sync_at: string | null; last_error: string | null } | null = null;
   /** Cases the server refused, by case id. */
   private readonly refusedCases = new Map<string, { code: string; message: string }>();
+  /** Cases the mock server reassigned away from this device (see `reassignAway`). */
+  private readonly departures: DepartureDto[] = [];
   private activity: SyncActivityDto = idleActivity();
   private readonly listeners = new Set<(a: SyncActivityDto) => void>();
   private readonly backgroundSync: boolean;
@@ -907,7 +910,23 @@ export class MockBackend implements Backend {
         const c = this.cases.find((x) => x.dto.id === id);
         return { case: id, reference: c?.dto.reference ?? id, title: c?.dto.title ?? "", code: r.code, message: r.message };
       }),
+      departed: structuredClone(this.departures),
     };
+  }
+
+  /** As the real device does when the server says a case was reassigned to someone else:
+   * the case leaves this device (now, as nothing of it waits to be pushed) with a notice. */
+  reassignAway(caseId: string): void {
+    const i = this.cases.findIndex((x) => x.dto.id === caseId || x.dto.reference === caseId);
+    const [gone] = i < 0 ? [] : this.cases.splice(i, 1);
+    if (!gone) throw new Error(`no case ${caseId}`);
+    this.departures.unshift({
+      case_id: gone.dto.id,
+      reference: gone.dto.reference,
+      title: gone.dto.title,
+      noticed_at: new Date().toISOString(),
+      removed: true,
+    });
   }
 
   async syncActivity(): Promise<SyncActivityDto> {

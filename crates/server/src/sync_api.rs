@@ -285,8 +285,13 @@ fn round_trip(
         total,
         departed,
     };
-    let bytes =
-        serde_json::to_vec(&response).map_err(|e| SyncFailure::Internal(format!("answer: {e}")))?;
-    tx.put_applied_batch(device_id, &req.batch_id, &bytes, now_ms())?;
+    // Only a batch that pushed something needs its answer kept: sent again, it must not apply
+    // twice. A pull-only batch changes nothing a recomputed answer would not repeat, so a sync
+    // with nothing to send writes nothing (no commit to wait for).
+    if !req.push.is_empty() {
+        let bytes = serde_json::to_vec(&response)
+            .map_err(|e| SyncFailure::Internal(format!("answer: {e}")))?;
+        tx.put_applied_batch(device_id, &req.batch_id, &bytes, now_ms())?;
+    }
     Ok(response)
 }

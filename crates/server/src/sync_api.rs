@@ -55,7 +55,15 @@ pub async fn sync(
         ));
     }
     let store = state.accounts.store().clone();
-    let response = blocking(move || store.transaction(|tx| round_trip(tx, &auth, &req))).await?;
+    let response = blocking(move || {
+        // A sync with nothing to push, from a device that is up to date with nothing to
+        // confirm, changes nothing: answer it from a read transaction (no write lock, no commit).
+        if let Some(quiet) = store.read(|tx| quiet_answer(tx, &auth, &req))? {
+            return Ok(quiet);
+        }
+        store.transaction(|tx| round_trip(tx, &auth, &req))
+    })
+    .await?;
     Ok(Json(response))
 }
 
@@ -131,6 +139,34 @@ fn writers(tx: &dyn Tx, doc: &mut AutoCommit) -> Result<Vec<ActorInfo>, StoreErr
         }
     }
     Ok(out)
+}
+
+/// The answer to a request that would change nothing, if it is one: no push, not a replayed
+/// batch, nothing after `since`, and no pulled heads or departures waiting to be confirmed.
+fn quiet_answer(
+    tx: &dyn Tx,
+    auth: &Authenticated,
+    req: &SyncRequest,
+) -> Result<Option<SyncResponse>, SyncFailure> {
+    let device_id = auth.device.device_id;
+    if !req.push.is_empty()
+        || tx.current_seq()? > req.since
+        || tx.applied_batch(device_id, &req.batch_id)?.is_some()
+        || tx.has_pending(device_id, req.since)?
+    {
+        return Ok(None);
+    }
+    Ok(Some(SyncResponse {
+        protocol: PROTOCOL,
+        batch_id: req.batch_id.clone(),
+        acks: Vec::new(),
+        refused: Vec::new(),
+        pull: Vec::new(),
+        next_since: req.since,
+        remaining: 0,
+        total: 0,
+        departed: Vec::new(),
+    }))
 }
 
 fn same_heads(a: &[automerge::ChangeHash], b: &[automerge::ChangeHash]) -> bool {

@@ -495,6 +495,18 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
             .expect("heads")
     };
     assert_eq!(heads("c1"), Some(vec![]), "a pending page is not known yet");
+    // What waits for confirmation, by page: a quiet sync may skip its write only when none.
+    let pending = |upto: u64| {
+        store
+            .read(|tx| tx.has_pending(device, upto))
+            .expect("has_pending")
+    };
+    assert_eq!((pending(4), pending(5), pending(100)), (false, true, true));
+    assert!(
+        !store
+            .read(|tx| tx.has_pending(Uuid::now_v7(), 100))
+            .expect("other")
+    );
     // Confirming up to 5 takes page 5's heads only; another device's confirmation takes none.
     store
         .transaction(|tx| tx.confirm_pending_heads(Uuid::now_v7(), 100))
@@ -508,6 +520,7 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
         .transaction(|tx| tx.confirm_pending_heads(device, 9))
         .expect("confirm 9");
     assert_eq!(heads("c2"), Some(h2));
+    assert!(!pending(100), "nothing waits once every page is confirmed");
     // Known heads stay when a later page is pending, until that page is confirmed.
     store
         .transaction(|tx| tx.set_pending_heads(device, "c1", &[], 12))

@@ -253,6 +253,9 @@ pub trait Tx {
     /// and the cases that departed from it up to there are gone from it (their heads are
     /// forgotten, so a case that comes back is sent whole).
     fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()>;
+    /// Whether the device has pulled heads or departures up to `upto_seq` still waiting for
+    /// [`Tx::confirm_pending_heads`].
+    fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool>;
     /// Cases the device holds (has heads for) whose last change has a sequence in
     /// `(after_seq, upto_seq]` and which the viewer may no longer see: they have departed from
     /// the device. Each is marked with that sequence, for [`Tx::confirm_pending_heads`].

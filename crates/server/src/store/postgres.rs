@@ -885,6 +885,17 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
+                     AND ((pending_seq IS NOT NULL AND pending_seq <= $2)
+                       OR (departed_seq IS NOT NULL AND departed_seq <= $2)))",
+                &[&device_id, &to_i64(upto_seq)?],
+            )?
+            .try_get(0)?)
+    }
+
     fn departures(
         &self,
         device_id: Uuid,

@@ -773,6 +773,19 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = ?1
+                 AND ((pending_seq IS NOT NULL AND pending_seq <= ?2)
+                   OR (departed_seq IS NOT NULL AND departed_seq <= ?2)))",
+            )?
+            .query_row(params![device_id.to_string(), to_i64(upto_seq)?], |r| {
+                r.get(0)
+            })?)
+    }
+
     fn departures(
         &self,
         device_id: Uuid,

@@ -11,6 +11,7 @@
 //! Every operation lives on [`Tx`], so a caller composes any of them into one atomic unit:
 //! `store.transaction(|tx| { ... })` commits when the closure returns `Ok` and rolls back on `Err`.
 
+mod pool;
 pub mod postgres;
 pub mod sqlite;
 

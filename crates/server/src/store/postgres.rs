@@ -46,13 +46,14 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
 use uuid::Uuid;
 
+use super::pool::Pool;
 use super::{
     CasePage, CaseRecord, CaseWrite, Device, DeviceListing, NewDevice, NewUser, Result, Role,
     Store, StoreError, Team, Tx, User, UserCredentials, Viewer,
@@ -83,8 +84,7 @@ const MIGRATION_LOCK: i64 = 0x0066_6965_6c64_626b;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     config: Config,
-    pool: Mutex<Pool>,
-    returned: Condvar,
+    pool: Pool<Conn>,
     /// Held for each write transaction, from before it takes a connection. Writers run one at a
     /// time anyway (the `server_seq` lock), so this node's writers wait here rather than each
     /// holding a pooled connection idle in a row-lock wait: reads always find a connection, and
@@ -100,11 +100,6 @@ impl std::fmt::Debug for PostgresStore {
             .field("dbname", &self.config.get_dbname())
             .finish_non_exhaustive()
     }
-}
-
-struct Pool {
-    idle: Vec<Conn>,
-    open: usize,
 }
 
 /// A pooled connection and the statements prepared on it (a fixed set of SQL texts, so the
@@ -142,60 +137,18 @@ impl PostgresStore {
         migrate(&mut client)?;
         Ok(PostgresStore {
             config,
-            pool: Mutex::new(Pool {
-                idle: vec![Conn::new(client)],
-                open: 1,
-            }),
-            returned: Condvar::new(),
+            pool: Pool::new(Conn::new(client), POOL_SIZE),
             writer: Mutex::new(()),
         })
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.acquire()?;
-        let out = f(&mut conn);
         // A connection that broke is not reused.
-        if conn.client.is_closed() {
-            self.release(None);
-        } else {
-            self.release(Some(conn));
-        }
-        out
-    }
-
-    fn acquire(&self) -> Result<Conn> {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(conn) = pool.idle.pop() {
-                if conn.client.is_closed() {
-                    pool.open -= 1;
-                    continue;
-                }
-                return Ok(conn);
-            }
-            if pool.open < POOL_SIZE {
-                pool.open += 1;
-                drop(pool);
-                return self.config.connect(NoTls).map(Conn::new).map_err(|e| {
-                    self.release(None);
-                    e.into()
-                });
-            }
-            pool = self
-                .returned
-                .wait(pool)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn release(&self, conn: Option<Conn>) {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        match conn {
-            Some(conn) => pool.idle.push(conn),
-            None => pool.open -= 1,
-        }
-        drop(pool);
-        self.returned.notify_one();
+        self.pool.with(
+            || Ok(Conn::new(self.config.connect(NoTls)?)),
+            |c| !c.client.is_closed(),
+            f,
+        )
     }
 
     fn in_tx(&self, write: bool, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {

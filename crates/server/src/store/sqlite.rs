@@ -6,12 +6,13 @@
 //! failing half-way; reads use deferred transactions and run beside a writer under WAL.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
+use super::pool::Pool;
 use super::{
     CasePage, CaseRecord, CaseWrite, Device, DeviceListing, NewDevice, NewUser, Result, Role,
     Store, StoreError, Team, Tx, User, UserCredentials, Viewer,
@@ -36,20 +37,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    pool: Mutex<Pool>,
-    returned: Condvar,
+    pool: Pool<Connection>,
     /// Held for each write transaction: this process's writers queue here and are woken as
     /// soon as the previous one commits, instead of polling SQLite's lock with the busy
     /// handler's growing sleeps (which, with many devices syncing at once, left the server
     /// idle while requests waited seconds). Another process's writer still meets the busy
     /// timeout.
     writer: Mutex<()>,
-}
-
-#[derive(Debug)]
-struct Pool {
-    idle: Vec<Connection>,
-    open: usize,
 }
 
 impl SqliteStore {
@@ -74,11 +68,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            pool: Mutex::new(Pool {
-                idle: vec![conn],
-                open: 1,
-            }),
-            returned: Condvar::new(),
+            pool: Pool::new(conn, POOL_SIZE),
             writer: Mutex::new(()),
         })
     }
@@ -89,45 +79,9 @@ impl SqliteStore {
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.acquire()?;
-        let out = f(&mut conn);
         // A connection left inside a transaction (a failed ROLLBACK) is not reused.
-        if conn.is_autocommit() {
-            self.release(Some(conn));
-        } else {
-            self.release(None);
-        }
-        out
-    }
-
-    fn acquire(&self) -> Result<Connection> {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(conn) = pool.idle.pop() {
-                return Ok(conn);
-            }
-            if pool.open < POOL_SIZE {
-                pool.open += 1;
-                drop(pool);
-                return connect(&self.path).inspect_err(|_| {
-                    self.release(None);
-                });
-            }
-            pool = self
-                .returned
-                .wait(pool)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn release(&self, conn: Option<Connection>) {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        match conn {
-            Some(conn) => pool.idle.push(conn),
-            None => pool.open -= 1,
-        }
-        drop(pool);
-        self.returned.notify_one();
+        self.pool
+            .with(|| connect(&self.path), Connection::is_autocommit, f)
     }
 
     fn in_tx(&self, begin: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {

@@ -6,66 +6,39 @@
 
 mod common;
 
-use common::{PASSWORD, started};
+use common::{AppDevice, app_device, started};
 use fieldbook_app::{
-    AddVisitArgs, AnswerArgs, ConflictDto, Ctx, EditCaseArgs, InitArgs, NewCaseArgs, NoteArgs,
-    ResolveConflictArgs, SignInArgs,
+    AddVisitArgs, AnswerArgs, CaseDto, ConflictDto, Ctx, EditCaseArgs, InitArgs, NewCaseArgs,
+    NoteArgs, ResolveConflictArgs,
 };
-use fieldbook_core::Timestamp;
 
-static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(40);
-
-struct Device {
-    ctx: Ctx,
-    _dir: tempfile::TempDir,
+fn conflicts(d: &AppDevice, case: &str) -> Vec<ConflictDto> {
+    fieldbook_app::conflicts(&d.ctx, case).unwrap()
 }
 
-fn device(base: &str, user: &str, role: &str) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let tick = std::sync::atomic::AtomicI64::new(1_790_000_000_000);
-    let ctx = Ctx::with_clock(
-        dir.path().join("device"),
-        Box::new(move || Timestamp(tick.fetch_add(1_000, std::sync::atomic::Ordering::SeqCst))),
-    );
-    fieldbook_app::init_device(
-        &ctx,
-        InitArgs {
-            passphrase: "device passphrase".into(),
-            person_name: user.into(),
-            role: role.into(),
-            device_number: NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+/// Choose the value `actor` wrote for a case field.
+fn choose(
+    d: &AppDevice,
+    case: &str,
+    field: &str,
+    actor: &str,
+) -> fieldbook_app::AppResult<CaseDto> {
+    fieldbook_app::resolve_conflict(
+        &d.ctx,
+        ResolveConflictArgs {
+            case: case.into(),
+            field: field.into(),
+            actor: actor.into(),
+            ..ResolveConflictArgs::default()
         },
     )
-    .unwrap();
-    fieldbook_app::unlock(&ctx, "device passphrase").unwrap();
-    fieldbook_app::sign_in(
-        &ctx,
-        SignInArgs {
-            server: base.into(),
-            user: user.into(),
-            password: PASSWORD.into(),
-        },
-    )
-    .unwrap();
-    Device { ctx, _dir: dir }
-}
-
-impl Device {
-    fn sync(&self) {
-        let report = fieldbook_app::sync_now(&self.ctx).unwrap();
-        assert!(report.refused.is_empty(), "{report:?}");
-    }
-
-    fn conflicts(&self, case: &str) -> Vec<ConflictDto> {
-        fieldbook_app::conflicts(&self.ctx, case).unwrap()
-    }
 }
 
 #[test]
 fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhere() {
     let (_dir, server) = started();
-    let olive = device(&server.base, "olive", "officer");
-    let lena = device(&server.base, "lena", "team_leader");
+    let olive = app_device(&server.base, "olive", "officer");
+    let lena = app_device(&server.base, "lena", "team_leader");
 
     let case = fieldbook_app::create_case(
         &olive.ctx,
@@ -101,7 +74,7 @@ fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhe
         .clone();
     olive.sync();
     lena.sync();
-    assert!(olive.conflicts(&id).is_empty());
+    assert!(conflicts(&olive, &id).is_empty());
 
     // Offline on both: the same title, the same question, the same note.
     let template = fieldbook_app::templates()
@@ -147,10 +120,10 @@ fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhe
     olive.sync();
 
     for d in [&olive, &lena] {
-        let conflicts = d.conflicts(&id);
-        let fields: Vec<&str> = conflicts.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["title", "answer"], "{conflicts:#?}");
-        let title = &conflicts[0];
+        let found = conflicts(d, &id);
+        let fields: Vec<&str> = found.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["title", "answer"], "{found:#?}");
+        let title = &found[0];
         assert_eq!(title.label, "Title");
         let mut values: Vec<(&str, &str)> = title
             .values
@@ -164,7 +137,7 @@ fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhe
         );
         assert_eq!(title.values.iter().filter(|v| v.current).count(), 1);
         assert!(title.values[0].current, "the shown value comes first");
-        let answer = &conflicts[1];
+        let answer = &found[1];
         assert_eq!(answer.label, item.label);
         assert_eq!(answer.item.as_deref(), Some(item.id.as_str()));
         assert_eq!(answer.values.len(), 2);
@@ -182,20 +155,11 @@ fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhe
     }
 
     // On Olive's device: choose Lena's title, and keep the answer the case already shows.
-    let conflicts = olive.conflicts(&id);
-    let lenas = conflicts[0].values.iter().find(|v| v.by == "lena").unwrap();
-    let saved = fieldbook_app::resolve_conflict(
-        &olive.ctx,
-        ResolveConflictArgs {
-            case: id.clone(),
-            field: "title".into(),
-            actor: lenas.actor.clone(),
-            ..ResolveConflictArgs::default()
-        },
-    )
-    .unwrap();
+    let found = conflicts(&olive, &id);
+    let lenas = found[0].values.iter().find(|v| v.by == "lena").unwrap();
+    let saved = choose(&olive, &id, "title", &lenas.actor).unwrap();
     assert_eq!(saved.title, "Cafe, 3 Mill Lane");
-    let shown_answer = conflicts[1].values.iter().find(|v| v.current).unwrap();
+    let shown_answer = found[1].values.iter().find(|v| v.current).unwrap();
     fieldbook_app::resolve_conflict(
         &olive.ctx,
         ResolveConflictArgs {
@@ -208,27 +172,18 @@ fn same_field_edits_keep_both_values_with_who_and_a_choice_settles_them_everywhe
     )
     .unwrap();
     assert!(
-        olive.conflicts(&id).is_empty(),
+        conflicts(&olive, &id).is_empty(),
         "{:#?}",
-        olive.conflicts(&id)
+        conflicts(&olive, &id)
     );
 
     // A value that is no longer in conflict cannot be chosen.
-    let gone = fieldbook_app::resolve_conflict(
-        &olive.ctx,
-        ResolveConflictArgs {
-            case: id.clone(),
-            field: "title".into(),
-            actor: lenas.actor.clone(),
-            ..ResolveConflictArgs::default()
-        },
-    )
-    .unwrap_err();
+    let gone = choose(&olive, &id, "title", &lenas.actor).unwrap_err();
     assert_eq!(gone.code(), "conflict_gone");
 
     olive.sync();
     lena.sync();
-    assert!(lena.conflicts(&id).is_empty());
+    assert!(conflicts(&lena, &id).is_empty());
     let on_lena = fieldbook_app::open_case(&lena.ctx, &id).unwrap();
     assert_eq!(on_lena.title, "Cafe, 3 Mill Lane");
     assert_eq!(

@@ -5,44 +5,8 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, started_on};
-use fieldbook_app::{
-    AssignArgs, Ctx, InitArgs, ListArgs, NewCaseArgs, NoteArgs, SignInArgs, SyncReportDto,
-};
-
-static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(60);
-
-fn device(base: &str, user: &str, role: &str) -> (Ctx, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx::new(dir.path().join("device"));
-    fieldbook_app::init_device(
-        &ctx,
-        InitArgs {
-            passphrase: "device passphrase".into(),
-            person_name: user.into(),
-            role: role.into(),
-            device_number: NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
-        },
-    )
-    .unwrap();
-    fieldbook_app::unlock(&ctx, "device passphrase").unwrap();
-    fieldbook_app::sign_in(
-        &ctx,
-        SignInArgs {
-            server: base.into(),
-            user: user.into(),
-            password: PASSWORD.into(),
-        },
-    )
-    .unwrap();
-    (ctx, dir)
-}
-
-fn sync(ctx: &Ctx) -> SyncReportDto {
-    let r = fieldbook_app::sync_now(ctx).unwrap();
-    assert!(r.refused.is_empty(), "{r:?}");
-    r
-}
+use common::{Backend, app_device, started_on, sync_ok as sync};
+use fieldbook_app::{AssignArgs, Ctx, ListArgs, NewCaseArgs, NoteArgs};
 
 fn create(ctx: &Ctx, title: &str) -> String {
     fieldbook_app::create_case(
@@ -91,77 +55,80 @@ fn a_reassigned_case_takes_the_officers_offline_edits_then_leaves_her_device_pos
 
 fn reassigned_away(backend: Backend) {
     let (_env, server) = started_on(backend);
-    let (olive, _o) = device(&server.base, "olive", "officer");
-    let (owen, _w) = device(&server.base, "owen", "officer");
-    let (lena, _l) = device(&server.base, "lena", "team_leader");
+    let devices = [
+        app_device(&server.base, "olive", "officer"),
+        app_device(&server.base, "owen", "officer"),
+        app_device(&server.base, "lena", "team_leader"),
+    ];
+    let [olive, owen, lena] = devices.each_ref().map(|d| &d.ctx);
 
     // Each officer's own case teaches the leader's device who they are.
-    let olives_own = create(&olive, "Olive's own case");
-    create(&owen, "Owen's own case");
-    sync(&olive);
-    sync(&owen);
-    sync(&lena);
+    let olives_own = create(olive, "Olive's own case");
+    create(owen, "Owen's own case");
+    sync(olive);
+    sync(owen);
+    sync(lena);
 
-    let case = create(&lena, "Fly-tipping behind the library");
-    assign(&lena, &case, "olive");
-    sync(&lena);
-    sync(&olive);
-    assert!(ids(&olive).contains(&case));
+    let case = create(lena, "Fly-tipping behind the library");
+    assign(lena, &case, "olive");
+    sync(lena);
+    sync(olive);
+    assert!(ids(olive).contains(&case));
 
     // Olive writes a note offline; meanwhile Lena gives the case to Owen.
     fieldbook_app::add_note(
-        &olive,
+        olive,
         NoteArgs {
             case: case.clone(),
             text: "Six bags and a mattress".into(),
         },
     )
     .unwrap();
-    assign(&lena, &case, "owen");
-    sync(&lena);
+    assign(lena, &case, "owen");
+    sync(lena);
 
-    let report = sync(&olive);
+    let report = sync(olive);
     assert_eq!(report.pushed, 1, "her note went first: {report:?}");
     assert_eq!(report.departed.len(), 1, "{report:?}");
     let gone = &report.departed[0];
     assert_eq!((gone.case_id.as_str(), gone.removed), (case.as_str(), true));
     assert_eq!(gone.title, "Fly-tipping behind the library");
-    assert_eq!(ids(&olive), vec![olives_own.clone()]);
+    assert_eq!(ids(olive), vec![olives_own.clone()]);
     assert_eq!(
-        fieldbook_app::open_case(&olive, &case).unwrap_err().code(),
+        fieldbook_app::open_case(olive, &case).unwrap_err().code(),
         "case_not_found"
     );
-    let notices = fieldbook_app::departures(&olive).unwrap();
+    let notices = fieldbook_app::departures(olive).unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].reference, gone.reference);
     assert_eq!(
-        fieldbook_app::sync_status(&olive).unwrap().departed,
+        fieldbook_app::sync_status(olive).unwrap().departed,
         notices,
         "the app's status carries the notice"
     );
 
     // Her note reached the others.
-    sync(&owen);
-    sync(&lena);
-    for ctx in [&owen, &lena] {
+    sync(owen);
+    sync(lena);
+    for ctx in [owen, lena] {
         let c = fieldbook_app::open_case(ctx, &case).unwrap();
         assert_eq!(c.notes.len(), 1);
         assert_eq!(c.notes[0].text, "Six bags and a mattress");
     }
     // A second sync tells her nothing new.
-    assert!(sync(&olive).departed.is_empty());
+    assert!(sync(olive).departed.is_empty());
 
     // Given back to her, the case returns whole (not as changes her device no longer has).
-    assign(&lena, &case, "olive");
-    sync(&lena);
-    sync(&olive);
-    let back = fieldbook_app::open_case(&olive, &case).unwrap();
+    assign(lena, &case, "olive");
+    sync(lena);
+    sync(olive);
+    let back = fieldbook_app::open_case(olive, &case).unwrap();
     assert_eq!(back.notes.len(), 1);
     assert_eq!(back.title, "Fly-tipping behind the library");
 
     // Officers may not assign.
     let err = fieldbook_app::assign(
-        &olive,
+        olive,
         AssignArgs {
             case: case.clone(),
             to: "owen".into(),

@@ -304,3 +304,59 @@ pub async fn whoami(
     let status = res.status();
     (status, res.json().await.expect("json body"))
 }
+
+/// Device numbers for [`app_device`]: unique within a test process.
+static NEXT_DEVICE_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+
+/// A device used through the device API (`fieldbook-app`): a real encrypted data directory, set
+/// up for `user` with `role`, unlocked and signed in to the server at `base`. Its clock starts
+/// at a fixed time and moves a second per reading, so histories have a stable order.
+pub struct AppDevice {
+    pub ctx: fieldbook_app::Ctx,
+    _dir: tempfile::TempDir,
+}
+
+pub fn app_device(base: &str, user: &str, role: &str) -> AppDevice {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tick = std::sync::atomic::AtomicI64::new(1_790_000_000_000);
+    let ctx = fieldbook_app::Ctx::with_clock(
+        dir.path().join("device"),
+        Box::new(move || fieldbook_core::Timestamp(tick.fetch_add(1_000, SeqCst))),
+    );
+    fieldbook_app::init_device(
+        &ctx,
+        fieldbook_app::InitArgs {
+            passphrase: "device passphrase".into(),
+            person_name: user.into(),
+            role: role.into(),
+            device_number: NEXT_DEVICE_NUMBER.fetch_add(1, SeqCst),
+        },
+    )
+    .expect("init");
+    fieldbook_app::unlock(&ctx, "device passphrase").expect("unlock");
+    fieldbook_app::sign_in(
+        &ctx,
+        fieldbook_app::SignInArgs {
+            server: base.into(),
+            user: user.into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .expect("sign in");
+    AppDevice { ctx, _dir: dir }
+}
+
+impl AppDevice {
+    /// A sync that the server accepts in full.
+    pub fn sync(&self) -> fieldbook_app::SyncReportDto {
+        sync_ok(&self.ctx)
+    }
+}
+
+/// Syncs a device and fails the test unless the server accepted everything.
+pub fn sync_ok(ctx: &fieldbook_app::Ctx) -> fieldbook_app::SyncReportDto {
+    let report = fieldbook_app::sync_now(ctx).expect("sync");
+    assert!(report.refused.is_empty(), "{report:?}");
+    report
+}

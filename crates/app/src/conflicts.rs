@@ -2,7 +2,6 @@
 //! device shows each with who wrote it; choosing one is an ordinary edit, checked by the same
 //! domain rule as typing that value in, which supersedes both.
 
-use fieldbook_core::template::AnswerValue;
 use fieldbook_core::{Case, CaseEdit, Location};
 use fieldbook_store::{
     CASE_FIELDS, ConflictEntry, ConflictField, ConflictValue, Store, StoreError,
@@ -226,7 +225,7 @@ fn shown(
             .get(visit)
             .and_then(|v| v.template().ok())
             .map(|t| t.display_answer(item, &a.value))
-            .unwrap_or_else(|| answer_text(&a.value)),
+            .unwrap_or_else(|| a.value.display()),
         _ => plain(value),
     })
 }
@@ -238,7 +237,7 @@ fn plain(value: &ConflictValue) -> String {
             if t.is_empty() { "(blank)".into() } else { t }
         }
         ConflictValue::Location(l) => location_text(l),
-        ConflictValue::Answer(a) => answer_text(&a.value),
+        ConflictValue::Answer(a) => a.value.display(),
         ConflictValue::Unreadable(why) => format!("(unreadable: {why})"),
     }
 }
@@ -248,10 +247,6 @@ fn location_text(l: &Location) -> String {
         Some(acc) => format!("{:.5}, {:.5} (within {acc:.0} m)", l.lat, l.lon),
         None => format!("{:.5}, {:.5}", l.lat, l.lon),
     }
-}
-
-fn answer_text(v: &AnswerValue) -> String {
-    v.display()
 }
 
 fn scalar_text(v: &fieldbook_store::ScalarValue) -> String {

@@ -1,6 +1,7 @@
 // What sync's codes mean, in plain words for the person holding the device. The device's own
 // message (from the client or the server) is the fallback for a code not listed here.
 import type { SyncActivityDto, SyncStatusDto } from "./backend";
+import { sentence } from "./autosave.svelte";
 import { formatDateTime, thousands } from "./format";
 
 /** Codes after which only signing in again helps. */
@@ -38,7 +39,7 @@ export function signInWords(code: string, message: string, deviceNumber?: number
     case "not_signed_in":
       return "This device is not signed in to a server yet";
     default:
-      return capitalise(message);
+      return sentence(message);
   }
 }
 
@@ -58,13 +59,8 @@ export function refusalWords(code: string, message: string): string {
     case "visit_incomplete":
       return "A visit is missing answers the server needs before the case can be submitted";
     default:
-      return capitalise(message);
+      return sentence(message);
   }
-}
-
-function capitalise(s: string): string {
-  const t = s.trim();
-  return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
 /** A last-synced moment as "14:05" when it was today (UK time), else "24 November 2026, 14:05". */

@@ -72,11 +72,24 @@ pub struct PgCluster {
     port: u16,
     as_postgres: bool,
     running: bool,
+    /// PostgreSQL's durable defaults (`fsync` and friends on) instead of the fast test settings.
+    durable: bool,
 }
 
 impl PgCluster {
     /// Creates and starts a cluster in a new temporary directory.
     pub fn start() -> Result<PgCluster> {
+        PgCluster::start_tmp(false)
+    }
+
+    /// As [`PgCluster::start`], but with PostgreSQL's durable defaults (`fsync`,
+    /// `synchronous_commit` and `full_page_writes` on): for benchmarks that must pay for a flush
+    /// to disk, never for tests.
+    pub fn start_durable() -> Result<PgCluster> {
+        PgCluster::start_tmp(true)
+    }
+
+    fn start_tmp(durable: bool) -> Result<PgCluster> {
         let mut parent = std::env::temp_dir();
         // As root the tools run as `postgres`, who must be able to reach the directory.
         if is_root()? && !others_can_enter(&parent) {
@@ -94,6 +107,7 @@ impl PgCluster {
         let root = dir.path().to_owned();
         let mut cluster = PgCluster::init(&root)?;
         cluster.dir = Some(dir);
+        cluster.durable = durable;
         cluster.run()?;
         Ok(cluster)
     }
@@ -190,6 +204,7 @@ impl PgCluster {
             port: 0,
             as_postgres,
             running: false,
+            durable: false,
         })
     }
 
@@ -201,9 +216,13 @@ impl PgCluster {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
+            let fast = if self.durable {
+                ""
+            } else {
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            };
             let options = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "-p {port} -k {} -c listen_addresses=127.0.0.1{fast} -c max_connections=200",
                 self.root.display()
             );
             let out = tool(&self.bin, "pg_ctl", self.as_postgres)
@@ -558,5 +577,22 @@ mod tests {
         drop(cluster);
         assert!(!dir.exists(), "{} removed", dir.display());
         assert!(connect(&url).is_err(), "the server is stopped");
+    }
+
+    #[test]
+    fn only_a_durable_cluster_keeps_fsync_on() {
+        for (cluster, want) in [
+            (PgCluster::start().expect("start"), "off"),
+            (PgCluster::start_durable().expect("start durable"), "on"),
+        ] {
+            let mut client = connect(&cluster.url("postgres")).expect("connect");
+            for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+                let value: String = client
+                    .query_one(&format!("SHOW {setting}"), &[])
+                    .expect("show")
+                    .get(0);
+                assert_eq!(value, want, "{setting}");
+            }
+        }
     }
 }

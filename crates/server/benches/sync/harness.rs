@@ -87,7 +87,6 @@ impl Backend {
 /// The sizes of a run.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub quick: bool,
     /// Which rows to measure (1 to 4); `FIELDBOOK_BENCH_ROWS=2,4` picks some.
     pub rows: Vec<u8>,
     /// Cases in sync on the device and the server when one changes (row 1).
@@ -110,7 +109,6 @@ pub struct Config {
 impl Config {
     pub fn full() -> Config {
         Config {
-            quick: false,
             rows: vec![1, 2, 3, 4],
             in_sync_cases: 10_000,
             one_change_reps: 5,
@@ -128,7 +126,6 @@ impl Config {
     /// Small enough for the test suite (a debug build).
     pub fn quick() -> Config {
         Config {
-            quick: true,
             rows: vec![1, 2, 3, 4],
             in_sync_cases: 60,
             one_change_reps: 2,
@@ -168,8 +165,11 @@ pub fn main() -> Res<()> {
         Ok(url) if !url.is_empty() => backends.push(Backend::Postgres(url)),
         _ if std::env::var("FIELDBOOK_BENCH_NO_PG").is_ok_and(|v| v == "1") => {}
         _ => {
-            let cluster = DurablePg::start()?;
-            backends.push(Backend::Postgres(cluster.url.clone()));
+            // PostgreSQL's durable defaults (unlike the test clusters, which turn fsync off):
+            // the server's SQLite store commits with `synchronous = FULL`, so both pay for a
+            // flush to disk.
+            let cluster = fieldbook_testkit::PgCluster::start_durable()?;
+            backends.push(Backend::Postgres(cluster.url("postgres")));
             _cluster = Some(cluster);
         }
     }
@@ -182,7 +182,7 @@ pub fn main() -> Res<()> {
     let _ = writeln!(out, "Load average at start: {}\n", loadavg());
     for backend in &backends {
         let pid = match (backend, &_cluster) {
-            (Backend::Postgres(_), Some(c)) => c.postmaster_pid(),
+            (Backend::Postgres(_), Some(c)) => postmaster_pid(c),
             _ => 0,
         };
         DB_SERVER_PID.store(pid, Ordering::SeqCst);
@@ -199,119 +199,12 @@ pub fn main() -> Res<()> {
     Ok(())
 }
 
-/// A PostgreSQL cluster for the bench, with PostgreSQL's durable defaults (`fsync`,
-/// `synchronous_commit` and `full_page_writes` on, unlike the test clusters of
-/// `fieldbook-testkit`, which turn them off for speed): the server's SQLite store commits with
-/// `synchronous = FULL`, so both pay for a flush to disk. Stopped and removed when dropped.
-struct DurablePg {
-    dir: tempfile::TempDir,
-    bin: std::path::PathBuf,
-    as_postgres: bool,
-    url: String,
-}
-
-impl DurablePg {
-    /// The postmaster's process id (0 if unknown).
-    fn postmaster_pid(&self) -> u32 {
-        fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
-            .ok()
-            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()))
-            .unwrap_or(0)
-    }
-
-    fn start() -> Res<DurablePg> {
-        let bin = fieldbook_testkit::bin_dir()?;
-        let dir = tempfile::Builder::new()
-            .prefix("fieldbook-bench-pg-")
-            .tempdir()?;
-        // initdb refuses to run as root: the tree then belongs to the postgres user.
-        let as_postgres = fs::read_to_string("/proc/self/status")
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-        if as_postgres {
-            run_ok(
-                std::process::Command::new("chown")
-                    .arg("postgres:")
-                    .arg(dir.path()),
-            )?;
-        }
-        let data = dir.path().join("data");
-        let tool = |name: &str| {
-            let mut c = if as_postgres {
-                let mut c = std::process::Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(bin.join(name));
-                c
-            } else {
-                std::process::Command::new(bin.join(name))
-            };
-            c.stdin(std::process::Stdio::null());
-            c
-        };
-        run_ok(
-            tool("initdb")
-                .args([
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                ])
-                .arg("-D")
-                .arg(&data),
-        )?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        run_ok(
-            tool("pg_ctl")
-                .args(["start", "-w", "-s", "-t", "60", "-D"])
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("server.log"))
-                .arg("-o")
-                .arg(format!(
-                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
-                    dir.path().display()
-                )),
-        )?;
-        Ok(DurablePg {
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            dir,
-            bin,
-            as_postgres,
-        })
-    }
-}
-
-impl Drop for DurablePg {
-    fn drop(&mut self) {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let mut c = if self.as_postgres {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(pg_ctl);
-            c
-        } else {
-            std::process::Command::new(pg_ctl)
-        };
-        let _ = c
-            .args(["stop", "-m", "fast", "-s", "-D"])
-            .arg(self.dir.path().join("data"))
-            .output();
-    }
-}
-
-fn run_ok(cmd: &mut std::process::Command) -> Res<()> {
-    let out = cmd.output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into())
-    }
+/// The postmaster's process id of `cluster` (0 if unknown).
+fn postmaster_pid(cluster: &fieldbook_testkit::PgCluster) -> u32 {
+    fs::read_to_string(cluster.dir().join("data/postmaster.pid"))
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(0)
 }
 
 // ------------------------------------------------------------------ results
@@ -358,7 +251,6 @@ pub struct Download {
     pub same_heads: bool,
     pub init: Duration,
     pub total: Duration,
-    pub login: Duration,
     pub rounds: usize,
     pub server_time: Duration,
     pub device_time: Duration,
@@ -584,7 +476,6 @@ fn download(
     let mark = server.meter.mark();
     let t = Instant::now();
     fieldbook_client::login(&mut fresh, &server.base, "dora", PASSWORD, now_ms())?;
-    let login = t.elapsed();
     let mut device_time = Duration::ZERO;
     let sync = fieldbook_client::sync_with(
         |f| {
@@ -610,7 +501,6 @@ fn download(
         same_heads,
         init,
         total,
-        login,
         rounds: sync.rounds,
         server_time,
         device_time,

@@ -261,23 +261,41 @@ fn apply(
                 .push((r.case_id.clone(), r.code.clone(), r.message.clone()));
         }
     }
-    for p in &answer.pull {
-        let heads = parse_heads(&p.heads).map_err(|e| ClientError::Refused {
+    // The page in one transaction: a first download of thousands of cases pays for one
+    // durable commit per page, not per case.
+    let heads = answer
+        .pull
+        .iter()
+        .map(|p| parse_heads(&p.heads))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| ClientError::Refused {
             code: "bad_answer".into(),
             message: e.to_string(),
         })?;
-        let actors: Vec<fieldbook_store::RemoteActor> = p
-            .actors
-            .iter()
-            .map(|a| fieldbook_store::RemoteActor {
+    let pulled: Vec<fieldbook_store::Pulled<'_>> = answer
+        .pull
+        .iter()
+        .zip(&heads)
+        .map(|(p, heads)| fieldbook_store::Pulled {
+            case_id: &p.case_id,
+            changes: &p.changes,
+            server_heads: heads,
+        })
+        .collect();
+    let mut actors: Vec<fieldbook_store::RemoteActor> = Vec::new();
+    for a in answer.pull.iter().flat_map(|p| &p.actors) {
+        if !actors.iter().any(|x| x.actor == a.actor) {
+            actors.push(fieldbook_store::RemoteActor {
                 actor: a.actor.clone(),
                 device_id: a.device_id.clone(),
                 person_id: a.person_id.clone(),
                 person_name: a.person_name.clone(),
-            })
-            .collect();
-        store.merge_remote(&p.case_id, &p.changes, &heads, &actors)?;
-        report.pulled += 1;
+            });
+        }
+    }
+    if !pulled.is_empty() {
+        store.merge_remote_page(&pulled, &actors)?;
+        report.pulled += pulled.len();
     }
     // Reassigned away: pushed first (this request carried any waiting edits, or a later one
     // will), then removed.

@@ -36,7 +36,7 @@ pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
-pub use sync::{Departure, Outgoing, Refused, RemoteActor, ServerLink};
+pub use sync::{Departure, Outgoing, Pulled, Refused, RemoteActor, ServerLink};
 
 /// The database file inside a device's data directory.
 pub const DB_FILE: &str = "fieldbook.db";
@@ -631,7 +631,7 @@ impl Store {
 
 /// Map `items` through `f` (with each item's index), on every core when there are enough of
 /// them; results keep their order, and the first error (in order) wins.
-fn build_in_parallel<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>>
+pub(crate) fn build_in_parallel<T, R, F>(items: Vec<T>, f: F) -> Result<Vec<R>>
 where
     T: Send,
     R: Send,

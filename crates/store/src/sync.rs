@@ -69,6 +69,16 @@ pub struct Departure {
     pub removed_at: Option<i64>,
 }
 
+/// One case pulled from the server, for [`Store::merge_remote_page`].
+#[derive(Clone, Copy, Debug)]
+pub struct Pulled<'a> {
+    pub case_id: &'a str,
+    /// Its changes after the heads the server knows this device holds, or its whole document.
+    pub changes: &'a [u8],
+    /// Its heads on the server.
+    pub server_heads: &'a [ChangeHash],
+}
+
 /// A case whose changes the server refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
@@ -230,58 +240,76 @@ impl Store {
         server_heads: &[ChangeHash],
         actors: &[RemoteActor],
     ) -> Result<Case> {
+        let pulled = Pulled {
+            case_id,
+            changes,
+            server_heads,
+        };
+        let mut cases = self.merge_remote_page(std::slice::from_ref(&pulled), actors)?;
+        cases
+            .pop()
+            .ok_or_else(|| StoreError::Document("no case merged".into()))
+    }
+
+    /// Merge a page of pulled cases, and learn the writers named in it, in one transaction: all
+    /// or nothing (a page that fails is pulled again). Cases new to this device are loaded and
+    /// hydrated on every core and stored as the server sent them (a full save); cases it holds
+    /// take the changes and have only their changed projection rows rewritten. Returns the
+    /// cases as they now stand here, in the order given.
+    pub fn merge_remote_page(
+        &mut self,
+        cases: &[Pulled<'_>],
+        actors: &[RemoteActor],
+    ) -> Result<Vec<Case>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = docs::pk_of(&tx, case_id)?;
-        let mut doc = match existing {
-            Some(pk) => docs::load(&tx, pk)?,
-            None => AutoCommit::new(),
-        };
-        let before_heads = doc.get_heads();
-        let before: Option<Case> = match existing {
-            Some(_) => Some(autosurgeon::hydrate(&doc)?),
-            None => None,
-        };
-        doc.load_incremental(changes)?;
-        if !doc.get_missing_deps(&[]).is_empty() {
-            return Err(StoreError::Document(
-                "the server sent changes whose history this device lacks".into(),
-            ));
-        }
-        let case: Case = autosurgeon::hydrate(&doc)?;
-        if case.id.to_string() != case_id {
-            return Err(StoreError::Document(format!(
-                "the server sent case {} as {case_id}",
-                case.id
-            )));
-        }
-        let updated_at = doc
-            .get_changes_meta(&[])
-            .iter()
-            .map(|c| c.timestamp)
-            .max()
-            .unwrap_or(0);
-        let pk = match (existing, &before) {
-            (Some(pk), Some(b)) => {
-                if doc.get_heads() != before_heads {
-                    let incremental = doc.save_after(&before_heads);
-                    docs::append(&tx, pk, &mut doc, &incremental)?;
-                    projection::update(&tx, pk, b, &case, updated_at)?;
-                }
-                pk
+        let mut seen = std::collections::HashSet::with_capacity(cases.len());
+        let mut fresh = Vec::new();
+        let mut held = Vec::new();
+        for (i, p) in cases.iter().enumerate() {
+            if !seen.insert(p.case_id) {
+                return Err(StoreError::Document(format!(
+                    "the server sent case {} twice in one answer",
+                    p.case_id
+                )));
             }
-            _ => {
-                let pk = docs::insert_new(&tx, case_id, &doc.save())?;
-                projection::write(&tx, pk, &case, updated_at, true)?;
-                pk
+            match docs::pk_of(&tx, p.case_id)? {
+                Some(pk) => held.push((i, pk)),
+                None => fresh.push(i),
             }
-        };
-        tx.prepare_cached(
-            "INSERT INTO case_sync (case_pk, acked_heads) VALUES (?1, ?2)
-             ON CONFLICT (case_pk) DO UPDATE SET acked_heads = excluded.acked_heads",
-        )?
-        .execute(params![pk, heads_json(server_heads)])?;
+        }
+        let mut merged: Vec<Option<Case>> = vec![None; cases.len()];
+        // New cases: the CPU work (parsing and hydrating) spread over the cores, then written.
+        let built = crate::build_in_parallel(fresh, |_, i| {
+            let p = &cases[i];
+            // Strict: the bytes are kept as sent, so they must load whole.
+            let mut doc = AutoCommit::load(p.changes)?;
+            let (case, updated_at) = checked(&mut doc, p.case_id)?;
+            Ok((i, case, updated_at))
+        })?;
+        for (i, case, updated_at) in built {
+            let p = &cases[i];
+            let pk = docs::insert_new(&tx, p.case_id, p.changes)?;
+            projection::write(&tx, pk, &case, updated_at, true)?;
+            set_acked(&tx, pk, p.server_heads)?;
+            merged[i] = Some(case);
+        }
+        for (i, pk) in held {
+            let p = &cases[i];
+            let mut doc = docs::load(&tx, pk)?;
+            let before_heads = doc.get_heads();
+            let before: Case = autosurgeon::hydrate(&doc)?;
+            doc.load_incremental(p.changes)?;
+            let (case, updated_at) = checked(&mut doc, p.case_id)?;
+            if doc.get_heads() != before_heads {
+                let incremental = doc.save_after(&before_heads);
+                docs::append(&tx, pk, &mut doc, &incremental)?;
+                projection::update(&tx, pk, &before, &case, updated_at)?;
+            }
+            set_acked(&tx, pk, p.server_heads)?;
+            merged[i] = Some(case);
+        }
         // Who wrote what: learnt actors name their device and person in history from now on
         // (this device's own row is never replaced).
         for a in actors {
@@ -299,7 +327,7 @@ impl Store {
             ])?;
         }
         tx.commit()?;
-        Ok(case)
+        Ok(merged.into_iter().flatten().collect())
     }
 
     /// The server says this case left the person's sight (reassigned). It is removed from the
@@ -487,6 +515,40 @@ fn remove_if_pushed(
     tx.prepare_cached("UPDATE departures SET removed_at = ?2 WHERE case_id = ?1")?
         .execute(params![case_id, now])?;
     Ok(true)
+}
+
+/// The case a pulled document holds, checked against the id it was sent under, and when it last
+/// changed (ms).
+fn checked(doc: &mut AutoCommit, case_id: &str) -> Result<(Case, i64)> {
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(StoreError::Document(
+            "the server sent changes whose history this device lacks".into(),
+        ));
+    }
+    let case: Case = autosurgeon::hydrate(&*doc)?;
+    if case.id.to_string() != case_id {
+        return Err(StoreError::Document(format!(
+            "the server sent case {} as {case_id}",
+            case.id
+        )));
+    }
+    let updated_at = doc
+        .get_changes_meta(&[])
+        .iter()
+        .map(|c| c.timestamp)
+        .max()
+        .unwrap_or(0);
+    Ok((case, updated_at))
+}
+
+/// The server holds the case at `server_heads`: push from there next time.
+fn set_acked(tx: &rusqlite::Transaction<'_>, pk: i64, server_heads: &[ChangeHash]) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO case_sync (case_pk, acked_heads) VALUES (?1, ?2)
+         ON CONFLICT (case_pk) DO UPDATE SET acked_heads = excluded.acked_heads",
+    )?
+    .execute(params![pk, heads_json(server_heads)])?;
+    Ok(())
 }
 
 fn like_escape(s: &str) -> String {

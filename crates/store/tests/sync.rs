@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use automerge::{ActorId, ChangeHash};
 use fieldbook_core::{CaseEdit, CaseKind, NewCase, Role, Timestamp};
-use fieldbook_store::{CaseQuery, CaseSort, DeviceSetup, Store};
+use fieldbook_store::{CaseQuery, CaseSort, DeviceSetup, Pulled, Store};
 use fieldbook_sync::{Rights, apply_push, changes_since};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -108,7 +108,10 @@ impl Device {
             if due.is_empty() {
                 return refusals;
             }
+            // A page is merged whole, as the client does (one case alone sometimes, as
+            // `merge_remote`).
             let mut last = since;
+            let mut sent = Vec::new();
             for (id, (doc, seq)) in due.into_iter().take(page) {
                 let known = server
                     .known
@@ -117,10 +120,24 @@ impl Device {
                     .unwrap_or_default();
                 let changes = changes_since(doc, &known).unwrap();
                 let mut d = automerge::AutoCommit::load(doc).unwrap();
-                let heads = d.get_heads();
-                self.store.merge_remote(id, &changes, &heads, &[]).unwrap();
-                server.known.insert((self.n, id.clone()), heads);
+                sent.push((id.clone(), changes, d.get_heads()));
                 last = *seq;
+            }
+            if let [(id, changes, heads)] = sent.as_slice() {
+                self.store.merge_remote(id, changes, heads, &[]).unwrap();
+            } else {
+                let pulled: Vec<Pulled<'_>> = sent
+                    .iter()
+                    .map(|(id, changes, heads)| Pulled {
+                        case_id: id,
+                        changes,
+                        server_heads: heads,
+                    })
+                    .collect();
+                self.store.merge_remote_page(&pulled, &[]).unwrap();
+            }
+            for (id, _, heads) in sent {
+                server.known.insert((self.n, id), heads);
             }
             self.store.set_sync_since(last).unwrap();
         }
@@ -270,4 +287,113 @@ fn devices_that_edit_offline_and_sync_in_any_order_converge() {
             "outbox left after sync"
         );
     }
+}
+
+/// A case as a server sends it: its id, its changes, its heads.
+type Sent = (String, Vec<u8>, Vec<ChangeHash>);
+
+/// Two cases made on one device, as a server would send them to a new device (whole documents
+/// and their heads).
+fn two_new_cases() -> (Device, Vec<Sent>) {
+    let mut maker = Device::new(0);
+    for title in ["First", "Second"] {
+        maker
+            .store
+            .create_case(
+                CaseKind::General,
+                NewCase {
+                    title: title.into(),
+                    ..NewCase::default()
+                },
+                Timestamp(1_790_000_001_000),
+            )
+            .unwrap();
+    }
+    let sent = maker
+        .store
+        .outgoing(10)
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.case_id, o.changes, o.sent_heads))
+        .collect();
+    (maker, sent)
+}
+
+fn page(sent: &[Sent]) -> Vec<Pulled<'_>> {
+    sent.iter()
+        .map(|(id, changes, heads)| Pulled {
+            case_id: id,
+            changes,
+            server_heads: heads,
+        })
+        .collect()
+}
+
+fn titles(dev: &Device) -> Vec<String> {
+    let mut t: Vec<String> = dev
+        .store
+        .list_cases(&CaseQuery {
+            limit: 50,
+            ..CaseQuery::default()
+        })
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.title)
+        .collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn a_pulled_page_of_new_cases_is_stored_as_sent_and_listed() {
+    let (_maker, sent) = two_new_cases();
+    let mut dev = Device::new(1);
+    let merged = dev.store.merge_remote_page(&page(&sent), &[]).unwrap();
+    assert_eq!(merged.len(), 2);
+    assert_eq!(titles(&dev), ["First", "Second"]);
+    for (id, _, heads) in &sent {
+        let mut heads = heads.clone();
+        heads.sort();
+        assert_eq!(dev.store.case_heads(id).unwrap(), Some(heads));
+        // The server holds what the device holds: nothing to push.
+        let case = dev.store.load_case(id.parse().unwrap()).unwrap();
+        assert_eq!(case.id.to_string(), *id);
+    }
+    assert!(dev.store.outgoing(10).unwrap().is_empty());
+}
+
+#[test]
+fn a_page_with_one_bad_case_merges_nothing() {
+    let (_maker, mut sent) = two_new_cases();
+    let mut dev = Device::new(1);
+    // The second document cut short: its bytes would be kept as sent, so it must not load in
+    // part.
+    let cut = sent[1].1.len() / 2;
+    sent[1].1.truncate(cut);
+    let err = dev.store.merge_remote_page(&page(&sent), &[]).unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert!(titles(&dev).is_empty(), "nothing of the page was kept");
+
+    // A case sent under another case's id.
+    let (_maker, mut sent) = two_new_cases();
+    sent[0].0 = sent[1].0.clone();
+    sent.truncate(1);
+    let (_other, good) = two_new_cases();
+    let mut mixed = vec![good[0].clone()];
+    mixed.extend(sent);
+    let err = dev.store.merge_remote_page(&page(&mixed), &[]).unwrap_err();
+    assert!(err.to_string().contains("sent case"), "{err}");
+    assert!(titles(&dev).is_empty(), "nothing of the page was kept");
+
+    // The same case twice in one page.
+    let (_maker, sent) = two_new_cases();
+    let twice = vec![sent[0].clone(), sent[0].clone()];
+    let err = dev.store.merge_remote_page(&page(&twice), &[]).unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+    assert!(titles(&dev).is_empty());
+
+    // The page sent again whole is merged.
+    dev.store.merge_remote_page(&page(&sent), &[]).unwrap();
+    assert_eq!(titles(&dev), ["First", "Second"]);
 }

@@ -5,6 +5,8 @@
 //! may see that changed after the device's `since`, each as only the changes it lacks (as far as
 //! the server knows: the heads of the device's own accepted pushes).
 
+use std::collections::HashMap;
+
 use automerge::{ActorId, AutoCommit};
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +14,7 @@ use axum::http::StatusCode;
 use fieldbook_core::PersonId;
 use fieldbook_sync::{
     Ack, ActorInfo, Departed, MAX_BATCH, PROTOCOL, PulledCase, RefusedCase, Rights, SyncRequest,
-    SyncResponse, apply_push, changes_since, heads_hex, parse_heads,
+    SyncResponse, apply_push, changes_after, heads_hex, parse_heads,
 };
 use uuid::Uuid;
 
@@ -113,32 +115,58 @@ fn resolve(tx: &dyn Tx, person: &str) -> Result<String, StoreError> {
     }
 }
 
-/// The devices and people behind a document's automerge actors (a device writes as the 16
-/// bytes of its id); actors the server does not know are left out.
-fn writers(tx: &dyn Tx, doc: &mut AutoCommit) -> Result<Vec<ActorInfo>, StoreError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+/// The automerge actors (hex) whose changes `doc` holds, in the order they first wrote.
+fn actors_of(doc: &mut AutoCommit) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for meta in doc.get_changes_meta(&[]) {
         let hex = meta.actor.to_hex_string();
-        if !seen.insert(hex.clone()) {
-            continue;
-        }
-        let Ok(id) = Uuid::from_slice(meta.actor.to_bytes()) else {
-            continue;
-        };
-        let Some(device) = tx.device(id)? else {
-            continue;
-        };
-        if let Some(user) = tx.user(device.user_id)? {
-            out.push(ActorInfo {
-                actor: hex,
-                device_id: id.to_string(),
-                person_id: user.id.to_string(),
-                person_name: user.name,
-            });
+        if !out.contains(&hex) {
+            out.push(hex);
         }
     }
+    out
+}
+
+/// The devices and people behind a case's writers (automerge actors, hex: a device writes as
+/// the 16 bytes of its id); actors the server does not know are left out. `known` remembers each
+/// actor looked up for this answer: the cases of a page share a handful of writers.
+fn writers(
+    tx: &dyn Tx,
+    actors: &[String],
+    known: &mut HashMap<String, Option<ActorInfo>>,
+) -> Result<Vec<ActorInfo>, StoreError> {
+    let mut out = Vec::with_capacity(actors.len());
+    for hex in actors {
+        let info = match known.get(hex) {
+            Some(info) => info.clone(),
+            None => {
+                let info = who_is(tx, hex)?;
+                known.insert(hex.clone(), info.clone());
+                info
+            }
+        };
+        out.extend(info);
+    }
     Ok(out)
+}
+
+/// The device and person behind one automerge actor, if the server knows them.
+fn who_is(tx: &dyn Tx, actor: &str) -> Result<Option<ActorInfo>, StoreError> {
+    let Some(id) = ActorId::try_from(actor)
+        .ok()
+        .and_then(|a| Uuid::from_slice(a.to_bytes()).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(device) = tx.device(id)? else {
+        return Ok(None);
+    };
+    Ok(tx.user(device.user_id)?.map(|user| ActorInfo {
+        actor: actor.to_owned(),
+        device_id: id.to_string(),
+        person_id: user.id.to_string(),
+        person_name: user.name,
+    }))
 }
 
 /// The answer to a request that would change nothing, if it is one: no push, not a replayed
@@ -197,6 +225,7 @@ fn round_trip(
         .map(PersonId::from_uuid)
         .collect::<Vec<_>>();
     let actors = vec![ActorId::from(device_id.as_bytes().as_slice())];
+    let device_actor = actors[0].to_hex_string();
 
     let mut acks = Vec::new();
     let mut refused = Vec::new();
@@ -240,6 +269,20 @@ fn round_trip(
                                 .flatten()
                                 .and_then(|u| u.team.map(|t| t.id.to_string())),
                         };
+                        // The new changes are all this device's (apply_push refuses others).
+                        let mut writers = match &stored {
+                            None => Vec::new(),
+                            Some(s) => match &s.writers {
+                                Some(w) => w.clone(),
+                                // Stored before schema 6: read once from the document.
+                                None => actors_of(&mut AutoCommit::load(&s.doc).map_err(|e| {
+                                    SyncFailure::Internal(format!("case {}: {e}", p.case_id))
+                                })?),
+                            },
+                        };
+                        if !writers.contains(&device_actor) {
+                            writers.push(device_actor.clone());
+                        }
                         tx.put_case(&CaseWrite {
                             case_id: &p.case_id,
                             doc: &applied.doc,
@@ -249,6 +292,8 @@ fn round_trip(
                             kind: Some(&applied.meta.kind),
                             status: Some(&applied.meta.status),
                             updated_at: Some(now_ms()),
+                            heads: &heads_hex(&applied.heads),
+                            writers: &writers,
                         })?
                     }
                 };
@@ -272,32 +317,63 @@ fn round_trip(
     let viewer = Viewer::of(user);
     let page = tx.cases_since(&viewer, req.since, page_size)?;
     let mut pull = Vec::with_capacity(page.cases.len());
+    let mut writers_seen = HashMap::new();
+    let ids: Vec<&str> = page.cases.iter().map(|c| c.case_id.as_str()).collect();
+    let held = tx.device_heads_of(device_id, &ids)?;
+    let mut pending: Vec<(String, Vec<String>, u64)> = Vec::with_capacity(page.cases.len());
     let mut next_since = req.since;
     for c in page.cases {
         next_since = next_since.max(c.seq);
-        let known = match tx.device_heads(device_id, &c.case_id)? {
-            Some(h) => parse_heads(&h).unwrap_or_default(),
+        let known = match held.get(&c.case_id) {
+            Some(h) => parse_heads(h).unwrap_or_default(),
             None => Vec::new(),
         };
-        let mut doc = AutoCommit::load(&c.doc)
-            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
-        let heads = doc.get_heads();
-        // The device already holds all of it (typically the case it has just pushed).
-        if !known.is_empty() && same_heads(&known, &heads) {
-            continue;
-        }
-        let changes = changes_since(&c.doc, &known)
-            .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
-        let actors = writers(tx, &mut doc)?;
-        tx.set_pending_heads(device_id, &c.case_id, &heads_hex(&heads), c.seq)?;
+        // Its heads and writers as stored with it; the document is loaded only when the device
+        // holds part of it (or the row predates them).
+        let (heads, changes, actors) = match (&c.heads, &c.writers) {
+            (Some(heads), Some(actors)) => {
+                let heads = parse_heads(heads)
+                    .map_err(|e| SyncFailure::Internal(format!("case {} heads: {e}", c.case_id)))?;
+                // The device already holds all of it (typically the case it has just pushed).
+                if !known.is_empty() && same_heads(&known, &heads) {
+                    continue;
+                }
+                let changes = if known.is_empty() {
+                    c.doc.clone()
+                } else {
+                    let mut doc = AutoCommit::load(&c.doc)
+                        .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
+                    changes_after(&c.doc, &mut doc, &known)
+                };
+                (heads, changes, actors.clone())
+            }
+            _ => {
+                let mut doc = AutoCommit::load(&c.doc)
+                    .map_err(|e| SyncFailure::Internal(format!("case {}: {e}", c.case_id)))?;
+                let heads = doc.get_heads();
+                if !known.is_empty() && same_heads(&known, &heads) {
+                    continue;
+                }
+                let changes = changes_after(&c.doc, &mut doc, &known);
+                (heads, changes, actors_of(&mut doc))
+            }
+        };
+        let actors = writers(tx, &actors, &mut writers_seen)?;
+        let heads = heads_hex(&heads);
+        pending.push((c.case_id.clone(), heads.clone(), c.seq));
         pull.push(PulledCase {
             case_id: c.case_id,
             seq: c.seq,
             changes,
-            heads: heads_hex(&heads),
+            heads,
             actors,
         });
     }
+    let pending: Vec<(&str, &[String], u64)> = pending
+        .iter()
+        .map(|(id, heads, seq)| (id.as_str(), heads.as_slice(), *seq))
+        .collect();
+    tx.set_pending_heads_of(device_id, &pending)?;
     // Up to where this answer covers every change: the last case pulled, or everything when
     // nothing visible remains. Cases the device holds that changed in that range out of this
     // person's sight have departed from it.

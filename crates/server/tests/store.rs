@@ -71,6 +71,8 @@ fn case<'a>(
         kind: Some("food_hygiene"),
         status: Some("in_progress"),
         updated_at: Some(5),
+        heads: &[],
+        writers: &[],
     }
 }
 
@@ -261,17 +263,25 @@ fn seq_is_monotonic_across_puts_and_created_by_never_changes(backend: Backend) {
     }
     assert_eq!(store.read(|tx| tx.current_seq()).expect("seq"), last);
     // Two puts in one transaction get two numbers.
+    let heads = vec!["ab".repeat(32), "cd".repeat(32)];
+    let writers = vec!["01".repeat(16)];
     let (a, b) = store
         .transaction(|tx| {
             Ok::<_, StoreError>((
                 tx.put_case(&case("x", b"1", "p1", "p1", "t"))?,
-                tx.put_case(&case("x", b"2", "p2", "p2", "t"))?,
+                tx.put_case(&CaseWrite {
+                    heads: &heads,
+                    writers: &writers,
+                    ..case("x", b"2", "p2", "p2", "t")
+                })?,
             ))
         })
         .expect("two");
     assert_eq!((a, b), (last + 1, last + 2));
     let x = store.read(|tx| tx.get_case("x")).expect("get").expect("x");
     assert_eq!((x.seq, x.doc.as_slice()), (b, &b"2"[..]));
+    assert_eq!(x.heads.as_ref(), Some(&heads), "heads kept as written");
+    assert_eq!(x.writers.as_ref(), Some(&writers));
     assert_eq!(x.created_by.as_deref(), Some("p1"), "created_by is kept");
     assert_eq!(x.assignee.as_deref(), Some("p2"));
 }
@@ -486,7 +496,8 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
     store
         .transaction(|tx| {
             tx.set_pending_heads(device, "c1", &h1, 5)?;
-            tx.set_pending_heads(device, "c2", &h2, 9)
+            // A page's worth at once, as a pull writes them (an empty list included).
+            tx.set_pending_heads_of(device, &[("c2", &h2, 9), ("c3", &[], 9)])
         })
         .expect("pending");
     let heads = |case: &str| {
@@ -519,8 +530,26 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
     store
         .transaction(|tx| tx.confirm_pending_heads(device, 9))
         .expect("confirm 9");
-    assert_eq!(heads("c2"), Some(h2));
+    assert_eq!(heads("c2"), Some(h2.clone()));
     assert!(!pending(100), "nothing waits once every page is confirmed");
+    // A page's known heads in one read: only the cases it knows.
+    let page = store
+        .read(|tx| tx.device_heads_of(device, &["c1", "c2", "c3", "unknown"]))
+        .expect("heads of a page");
+    assert_eq!(
+        page,
+        std::collections::HashMap::from([
+            ("c1".to_string(), h1.clone()),
+            ("c2".to_string(), h2),
+            ("c3".to_string(), vec![]),
+        ])
+    );
+    assert!(
+        store
+            .read(|tx| tx.device_heads_of(device, &[]))
+            .expect("none")
+            .is_empty()
+    );
     // Known heads stay when a later page is pending, until that page is confirmed.
     store
         .transaction(|tx| tx.set_pending_heads(device, "c1", &[], 12))

@@ -36,6 +36,8 @@ both_backends!(
     the_device_api_signs_in_syncs_and_wipes_a_revoked_device,
     #[tokio::test]
     once_a_device_confirms_a_pull_it_gets_only_what_follows,
+    #[tokio::test]
+    cases_stored_before_schema_6_are_pulled_from_their_documents_and_then_gain_heads,
 );
 
 struct Device {
@@ -502,4 +504,87 @@ async fn once_a_device_confirms_a_pull_it_gets_only_what_follows(backend: Backen
         lena.store.case_heads(&case.to_string()).unwrap(),
         olive.store.case_heads(&case.to_string()).unwrap()
     );
+}
+
+/// What a case row written before schema 6 looks like: no heads or writers stored with it. (On
+/// a thread of its own: the blocking PostgreSQL client may not run on the test's runtime.)
+fn forget_heads_and_writers(location: &common::Location) {
+    const SQL: &str = "UPDATE cases SET heads = NULL, writers = NULL";
+    std::thread::scope(|s| {
+        s.spawn(|| match location {
+            common::Location::Data(dir) => {
+                rusqlite::Connection::open(dir.join("server.db"))
+                    .unwrap()
+                    .execute(SQL, [])
+                    .unwrap();
+            }
+            common::Location::Url(url) => {
+                ::postgres::Client::connect(url, ::postgres::NoTls)
+                    .unwrap()
+                    .execute(SQL, &[])
+                    .unwrap();
+            }
+        })
+        .join()
+        .unwrap()
+    });
+}
+
+async fn cases_stored_before_schema_6_are_pulled_from_their_documents_and_then_gain_heads(
+    backend: Backend,
+) {
+    let (env, server) = started_on(backend);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    let mut lena = device(&server, "lena", Role::TeamLeader).await;
+    let case = create(&mut olive, "Fly-tipping behind the library");
+    assert!(olive.sync(&server).await.is_empty());
+    forget_heads_and_writers(&env.location);
+
+    // Lena, new to the case, gets it whole, and who wrote it, read from the document.
+    let req = lena.request("first", 10);
+    let res = post(&server, &lena.token, &req).await;
+    assert_eq!(res.pull.len(), 1);
+    let olive_actor =
+        automerge::ActorId::from(olive.store.device().device_id.as_bytes().as_slice());
+    assert_eq!(
+        res.pull[0]
+            .actors
+            .iter()
+            .map(|a| (a.actor.clone(), a.person_name.clone()))
+            .collect::<Vec<_>>(),
+        vec![(olive_actor.to_hex_string(), "olive".to_string())]
+    );
+    lena.apply(&req, &res);
+    assert_eq!(
+        lena.store.case_heads(&case.to_string()).unwrap(),
+        olive.store.case_heads(&case.to_string()).unwrap()
+    );
+
+    // Olive's next change stores them again.
+    retitle(
+        &mut olive,
+        case,
+        "Fly-tipping behind the old library",
+        1_790_000_300_000,
+    );
+    assert!(olive.sync(&server).await.is_empty());
+    let stored = std::thread::scope(|s| {
+        s.spawn(|| {
+            let store = fieldbook_server::store::open(&env.location.to_store()).unwrap();
+            store
+                .read(|tx| tx.get_case(&case.to_string()))
+                .unwrap()
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    });
+    let mut heads = olive.store.case_heads(&case.to_string()).unwrap().unwrap();
+    heads.sort();
+    let mut stored_heads = parse_heads(&stored.heads.unwrap()).unwrap();
+    stored_heads.sort();
+    assert_eq!(stored_heads, heads);
+    assert_eq!(stored.writers, Some(vec![olive_actor.to_hex_string()]));
+    assert!(lena.sync(&server).await.is_empty());
+    assert_eq!(lena.titles(), olive.titles());
 }

@@ -13,5 +13,6 @@ pub mod rules;
 
 pub use protocol::*;
 pub use rules::{
-    Applied, CaseMeta, Refusal, Rights, apply_push, changes_since, heads_hex, parse_heads,
+    Applied, CaseMeta, Refusal, Rights, apply_push, changes_after, changes_since, heads_hex,
+    parse_heads,
 };

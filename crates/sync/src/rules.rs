@@ -363,8 +363,14 @@ fn check_status(from: CaseStatus, after: &Case, role: Role) -> Result<(), Refusa
 /// device holds), or the whole document when it knows of none or they are not in `doc`.
 pub fn changes_since(doc: &[u8], known: &[ChangeHash]) -> Result<Vec<u8>, Refusal> {
     let mut d = AutoCommit::load(doc).map_err(|e| Refusal::Malformed(e.to_string()))?;
-    if known.is_empty() || known.iter().any(|h| d.get_change_by_hash(h).is_none()) {
-        return Ok(d.save());
+    Ok(changes_after(doc, &mut d, known))
+}
+
+/// As [`changes_since`], for a document already loaded from `stored` (its full save): the whole
+/// document is `stored` itself, not saved again.
+pub fn changes_after(stored: &[u8], doc: &mut AutoCommit, known: &[ChangeHash]) -> Vec<u8> {
+    if known.is_empty() || known.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+        return stored.to_vec();
     }
-    Ok(d.save_after(known))
+    doc.save_after(known)
 }

@@ -15,6 +15,7 @@ mod pool;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -171,6 +172,11 @@ pub struct CaseRecord {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub updated_at: Option<i64>,
+    /// The document's heads (hex), so a pull need not load it; `None` for rows stored before
+    /// schema 6, until their next change.
+    pub heads: Option<Vec<String>>,
+    /// The automerge actors (hex) whose changes the document holds; `None` as for `heads`.
+    pub writers: Option<Vec<String>>,
 }
 
 /// A case to store; the store allocates its sequence number.
@@ -184,6 +190,10 @@ pub struct CaseWrite<'a> {
     pub kind: Option<&'a str>,
     pub status: Option<&'a str>,
     pub updated_at: Option<i64>,
+    /// The document's heads (hex).
+    pub heads: &'a [String],
+    /// The automerge actors (hex) whose changes the document holds.
+    pub writers: &'a [String],
 }
 
 /// One page of the cases a viewer may see, in sequence order.
@@ -242,6 +252,20 @@ pub trait Tx {
     /// The automerge heads (hex change hashes) the server knows the device has for a case.
     fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>>;
     fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()>;
+    /// [`Tx::device_heads`] of several cases at once (a pull page), for those it knows any of.
+    fn device_heads_of(
+        &self,
+        device_id: Uuid,
+        case_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        let mut out = HashMap::new();
+        for id in case_ids {
+            if let Some(heads) = self.device_heads(device_id, id)? {
+                out.insert((*id).to_owned(), heads);
+            }
+        }
+        Ok(out)
+    }
     /// Heads sent to the device in a pull page with sequence `seq`: pending until confirmed.
     fn set_pending_heads(
         &self,
@@ -250,6 +274,17 @@ pub trait Tx {
         heads: &[String],
         seq: u64,
     ) -> Result<()>;
+    /// [`Tx::set_pending_heads`] for each case of a pull page: (case id, heads, sequence).
+    fn set_pending_heads_of(
+        &self,
+        device_id: Uuid,
+        pending: &[(&str, &[String], u64)],
+    ) -> Result<()> {
+        for (case_id, heads, seq) in pending {
+            self.set_pending_heads(device_id, case_id, heads, *seq)?;
+        }
+        Ok(())
+    }
     /// The device has applied every pull up to `since`: its pending heads up to there are known,
     /// and the cases that departed from it up to there are gone from it (their heads are
     /// forgotten, so a case that comes back is sent whole).

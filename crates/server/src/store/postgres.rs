@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0003_pending_heads.sql"),
     include_str!("../../../../migrations/server/postgres/0004_token_issued_at.sql"),
     include_str!("../../../../migrations/server/postgres/0005_departures.sql"),
+    include_str!("../../../../migrations/server/postgres/0006_case_heads.sql"),
 ];
 
 /// The schema version this build writes.
@@ -418,7 +419,7 @@ fn device_from_row(r: &Row) -> Result<Device> {
 }
 
 const CASE_COLUMNS: &str =
-    "case_id, doc, seq, created_by, assignee, team_id, kind, status, updated_at";
+    "case_id, doc, seq, created_by, assignee, team_id, kind, status, updated_at, heads, writers";
 
 fn case_from_row(r: &Row) -> Result<CaseRecord> {
     Ok(CaseRecord {
@@ -431,6 +432,8 @@ fn case_from_row(r: &Row) -> Result<CaseRecord> {
         kind: r.try_get(6)?,
         status: r.try_get(7)?,
         updated_at: r.try_get(8)?,
+        heads: r.try_get(9)?,
+        writers: r.try_get(10)?,
     })
 }
 
@@ -676,13 +679,14 @@ impl Tx for PgTx<'_> {
             .try_get(0)?;
         self.execute(
             "INSERT INTO cases (case_id, doc, seq, created_by, assignee, team_id, kind, status,
-                 updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 updated_at, heads, writers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (case_id) DO UPDATE SET
                 doc = EXCLUDED.doc, seq = EXCLUDED.seq,
                 created_by = COALESCE(cases.created_by, EXCLUDED.created_by),
                 assignee = EXCLUDED.assignee, team_id = EXCLUDED.team_id, kind = EXCLUDED.kind,
-                status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+                status = EXCLUDED.status, updated_at = EXCLUDED.updated_at,
+                heads = EXCLUDED.heads, writers = EXCLUDED.writers",
             &[
                 &case.case_id,
                 &case.doc,
@@ -693,6 +697,8 @@ impl Tx for PgTx<'_> {
                 &case.kind,
                 &case.status,
                 &case.updated_at,
+                &case.heads,
+                &case.writers,
             ],
         )?;
         to_u64(seq, "sequence")
@@ -819,6 +825,51 @@ impl Tx for PgTx<'_> {
              ON CONFLICT (device_id, case_id) DO UPDATE SET
                  pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq",
             &[&device_id, &case_id, &heads, &to_i64(seq)?],
+        )?;
+        Ok(())
+    }
+
+    // One statement each for a whole pull page, not a round trip per case. A case's heads
+    // travel as one space-separated string (an array of arrays would not unnest by row).
+    fn device_heads_of(
+        &self,
+        device_id: Uuid,
+        case_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        if case_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.query(
+            "SELECT case_id, heads FROM device_case_heads
+             WHERE device_id = $1 AND case_id = ANY($2)",
+            &[&device_id, &case_ids],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    fn set_pending_heads_of(
+        &self,
+        device_id: Uuid,
+        pending: &[(&str, &[String], u64)],
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = pending.iter().map(|p| p.0).collect();
+        let heads: Vec<String> = pending.iter().map(|p| p.1.join(" ")).collect();
+        let seqs = pending
+            .iter()
+            .map(|p| to_i64(p.2))
+            .collect::<Result<Vec<i64>>>()?;
+        self.execute(
+            "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
+             SELECT $1, p.case_id, '{}', string_to_array(p.heads, ' '), p.seq
+             FROM unnest($2::text[], $3::text[], $4::bigint[]) AS p(case_id, heads, seq)
+             ON CONFLICT (device_id, case_id) DO UPDATE SET
+                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq",
+            &[&device_id, &ids, &heads, &seqs],
         )?;
         Ok(())
     }

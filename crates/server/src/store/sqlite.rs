@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0003_pending_heads.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_token_issued_at.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_departures.sql"),
+    include_str!("../../../../migrations/server/sqlite/0006_case_heads.sql"),
 ];
 
 /// The schema version this build writes.
@@ -302,7 +303,7 @@ impl RawDevice {
 }
 
 const CASE_COLUMNS: &str =
-    "case_id, doc, seq, created_by, assignee, team_id, kind, status, updated_at";
+    "case_id, doc, seq, created_by, assignee, team_id, kind, status, updated_at, heads, writers";
 
 fn case_from_row(r: &Row<'_>) -> rusqlite::Result<(CaseRecord, i64)> {
     let seq: i64 = r.get(2)?;
@@ -317,9 +318,26 @@ fn case_from_row(r: &Row<'_>) -> rusqlite::Result<(CaseRecord, i64)> {
             kind: r.get(6)?,
             status: r.get(7)?,
             updated_at: r.get(8)?,
+            heads: json_list(r, 9)?,
+            writers: json_list(r, 10)?,
         },
         seq,
     ))
+}
+
+/// A list column stored as a JSON array of strings (NULL: not known).
+fn json_list(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Vec<String>>> {
+    r.get::<_, Option<String>>(i)?
+        .map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+            })
+        })
+        .transpose()
+}
+
+fn json_text(list: &[String]) -> Result<String> {
+    serde_json::to_string(list).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
 }
 
 fn finish_case((mut case, seq): (CaseRecord, i64)) -> Result<CaseRecord> {
@@ -598,13 +616,15 @@ impl Tx for SqliteTx<'_> {
             |r| r.get(0),
         )?;
         self.conn.execute(
-            "INSERT INTO cases (case_id, doc, seq, created_by, assignee, team_id, kind, status, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO cases (case_id, doc, seq, created_by, assignee, team_id, kind, status,
+                 updated_at, heads, writers)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (case_id) DO UPDATE SET
                 doc = excluded.doc, seq = excluded.seq,
                 created_by = COALESCE(cases.created_by, excluded.created_by),
                 assignee = excluded.assignee, team_id = excluded.team_id, kind = excluded.kind,
-                status = excluded.status, updated_at = excluded.updated_at",
+                status = excluded.status, updated_at = excluded.updated_at,
+                heads = excluded.heads, writers = excluded.writers",
             params![
                 case.case_id,
                 case.doc,
@@ -614,7 +634,9 @@ impl Tx for SqliteTx<'_> {
                 case.team_id,
                 case.kind,
                 case.status,
-                case.updated_at
+                case.updated_at,
+                json_text(case.heads)?,
+                json_text(case.writers)?
             ],
         )?;
         to_u64(seq, "sequence")

@@ -355,7 +355,7 @@ impl Accounts {
     /// reason.
     pub fn authenticate(&self, token: &str) -> Result<(Device, User), AccountError> {
         let sha = token_sha256(token);
-        let Some((device, user)) = self.store.read(|tx| tx.device_by_token(&sha))? else {
+        let Some((device, user)) = self.store.read_one(|tx| tx.device_by_token(&sha))? else {
             return Err(AccountError::Unauthorised);
         };
         if device.revoked_at.is_some() {

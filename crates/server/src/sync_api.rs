@@ -60,7 +60,7 @@ pub async fn sync(
     let response = blocking(move || {
         // A sync with nothing to push, from a device that is up to date with nothing to
         // confirm, changes nothing: answer it from a read transaction (no write lock, no commit).
-        if let Some(quiet) = store.read(|tx| quiet_answer(tx, &auth, &req))? {
+        if let Some(quiet) = store.read_one(|tx| quiet_answer(tx, &auth, &req))? {
             return Ok(quiet);
         }
         store.transaction(|tx| round_trip(tx, &auth, &req))
@@ -176,12 +176,7 @@ fn quiet_answer(
     auth: &Authenticated,
     req: &SyncRequest,
 ) -> Result<Option<SyncResponse>, SyncFailure> {
-    let device_id = auth.device.device_id;
-    if !req.push.is_empty()
-        || tx.current_seq()? > req.since
-        || tx.applied_batch(device_id, &req.batch_id)?.is_some()
-        || tx.has_pending(device_id, req.since)?
-    {
+    if !req.push.is_empty() || !tx.is_quiet(auth.device.device_id, &req.batch_id, req.since)? {
         return Ok(None);
     }
     Ok(Some(SyncResponse {

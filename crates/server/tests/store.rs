@@ -172,6 +172,13 @@ fn devices_register_rotate_tokens_and_revoke(backend: Backend) {
         .expect("read")
         .expect("by token");
     assert_eq!((found.device_id, owner.id), (id, alice.id));
+    // The same as one statement without a transaction (how requests authenticate).
+    assert_eq!(
+        store
+            .read_one(|tx| tx.device_by_token(&[1; 32]))
+            .expect("read one"),
+        Some((found.clone(), owner.clone()))
+    );
 
     // The same user again: a new token replaces the old one.
     store
@@ -513,6 +520,17 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
             .expect("has_pending")
     };
     assert_eq!((pending(4), pending(5), pending(100)), (false, true, true));
+    // A quiet request: nothing after `since` (the sequence is 0 here), a new batch, and nothing
+    // waiting up to `since`.
+    let quiet = |batch: &str, since: u64| {
+        store
+            .read_one(|tx| tx.is_quiet(device, batch, since))
+            .expect("is_quiet")
+    };
+    assert_eq!(
+        (quiet("b", 4), quiet("b", 5), quiet("b", 100)),
+        (true, false, false)
+    );
     assert!(
         !store
             .read(|tx| tx.has_pending(Uuid::now_v7(), 100))
@@ -532,6 +550,20 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
         .expect("confirm 9");
     assert_eq!(heads("c2"), Some(h2.clone()));
     assert!(!pending(100), "nothing waits once every page is confirmed");
+    assert!(quiet("b", 100));
+    store
+        .transaction(|tx| tx.put_applied_batch(device, "b", b"{}", 1))
+        .expect("batch");
+    assert!(
+        !quiet("b", 100),
+        "a batch seen before is replayed, not quiet"
+    );
+    store
+        .transaction(|tx| tx.put_case(&case("q", b"d", "p", "p", "t")))
+        .expect("case");
+    let seq = store.read(|tx| tx.current_seq()).expect("seq");
+    assert!(!quiet("b2", seq - 1), "a case after since is not quiet");
+    assert!(quiet("b2", seq));
     // A page's known heads in one read: only the cases it knows.
     let page = store
         .read(|tx| tx.device_heads_of(device, &["c1", "c2", "c3", "unknown"]))

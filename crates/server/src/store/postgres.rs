@@ -177,7 +177,7 @@ impl PostgresStore {
                     .start()?
             };
             let tx = PgTx {
-                tx: RefCell::new(tx),
+                tx: RefCell::new(Session::Tx(tx)),
                 statements: RefCell::new(statements),
                 failed: Cell::new(false),
             };
@@ -188,7 +188,9 @@ impl PostgresStore {
                     "a statement failed inside the transaction, so it was rolled back".into(),
                 ));
             }
-            tx.tx.into_inner().commit()?;
+            if let Session::Tx(t) = tx.tx.into_inner() {
+                t.commit()?;
+            }
             Ok(())
         })
     }
@@ -215,6 +217,18 @@ impl Store for PostgresStore {
 
     fn read_tx(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
         self.in_tx(false, f)
+    }
+
+    fn read_each(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.with_conn(|conn| {
+            let Conn { client, statements } = conn;
+            let tx = PgTx {
+                tx: RefCell::new(Session::Single(client)),
+                statements: RefCell::new(statements),
+                failed: Cell::new(false),
+            };
+            f(&tx)
+        })
     }
 }
 
@@ -267,8 +281,68 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
+/// Where a [`PgTx`]'s statements run: in a transaction, or each on its own (autocommit: one
+/// statement, one snapshot, and no `BEGIN` and `COMMIT` round trips around it).
+enum Session<'c> {
+    Tx(Transaction<'c>),
+    Single(&'c mut Client),
+}
+
+impl Session<'_> {
+    fn prepare(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        match self {
+            Session::Tx(t) => t.prepare(sql),
+            Session::Single(c) => c.prepare(sql),
+        }
+    }
+
+    fn query(
+        &mut self,
+        s: &Statement,
+        params: Params<'_>,
+    ) -> std::result::Result<Vec<Row>, postgres::Error> {
+        match self {
+            Session::Tx(t) => t.query(s, params),
+            Session::Single(c) => c.query(s, params),
+        }
+    }
+
+    fn query_opt(
+        &mut self,
+        s: &Statement,
+        params: Params<'_>,
+    ) -> std::result::Result<Option<Row>, postgres::Error> {
+        match self {
+            Session::Tx(t) => t.query_opt(s, params),
+            Session::Single(c) => c.query_opt(s, params),
+        }
+    }
+
+    fn query_one(
+        &mut self,
+        s: &Statement,
+        params: Params<'_>,
+    ) -> std::result::Result<Row, postgres::Error> {
+        match self {
+            Session::Tx(t) => t.query_one(s, params),
+            Session::Single(c) => c.query_one(s, params),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        s: &Statement,
+        params: Params<'_>,
+    ) -> std::result::Result<u64, postgres::Error> {
+        match self {
+            Session::Tx(t) => t.execute(s, params),
+            Session::Single(c) => c.execute(s, params),
+        }
+    }
+}
+
 struct PgTx<'c> {
-    tx: RefCell<Transaction<'c>>,
+    tx: RefCell<Session<'c>>,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
     /// A statement failed: PostgreSQL has aborted the transaction, so it must not report a
     /// commit even if the caller carried on past the error.
@@ -367,15 +441,20 @@ const USER_COLUMNS: &str =
     "u.user_id, u.name, u.role, u.created_at, t.team_id, t.name, t.created_at, u.password_hash";
 
 fn user_from_row(r: &Row) -> Result<UserCredentials> {
-    let role: String = r.try_get(2)?;
+    user_from_row_at(r, 0)
+}
+
+/// A user from [`USER_COLUMNS`] starting at column `at`.
+fn user_from_row_at(r: &Row, at: usize) -> Result<UserCredentials> {
+    let role: String = r.try_get(at + 2)?;
     let role = role
         .parse::<Role>()
         .ok()
         .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?;
     let team = match (
-        r.try_get::<_, Option<Uuid>>(4)?,
-        r.try_get::<_, Option<String>>(5)?,
-        r.try_get::<_, Option<i64>>(6)?,
+        r.try_get::<_, Option<Uuid>>(at + 4)?,
+        r.try_get::<_, Option<String>>(at + 5)?,
+        r.try_get::<_, Option<i64>>(at + 6)?,
     ) {
         (Some(id), Some(name), Some(created_at)) => Some(Team {
             id,
@@ -386,13 +465,13 @@ fn user_from_row(r: &Row) -> Result<UserCredentials> {
     };
     Ok(UserCredentials {
         user: User {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
+            id: r.try_get(at)?,
+            name: r.try_get(at + 1)?,
             role,
             team,
-            created_at: r.try_get(3)?,
+            created_at: r.try_get(at + 3)?,
         },
-        password_hash: r.try_get(7)?,
+        password_hash: r.try_get(at + 7)?,
     })
 }
 
@@ -607,14 +686,17 @@ impl Tx for PgTx<'_> {
     }
 
     fn device_by_token(&self, token_sha256: &[u8; 32]) -> Result<Option<(Device, User)>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_sha256 = $1");
+        // One statement (every authenticated request runs it): the device, its user and team.
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS}, {USER_COLUMNS} FROM devices d
+             JOIN users u ON u.user_id = d.user_id LEFT JOIN teams t ON t.team_id = u.team_id
+             WHERE d.token_sha256 = $1"
+        );
         let Some(row) = self.query_opt(&sql, &[&token_sha256.as_slice()])? else {
             return Ok(None);
         };
         let device = device_from_row(&row)?;
-        let user = self.user(device.user_id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!("device {} has no user", device.device_id))
-        })?;
+        let user = user_from_row_at(&row, DEVICE_COLUMN_COUNT)?.user;
         Ok(Some((device, user)))
     }
 
@@ -896,6 +978,20 @@ impl Tx for PgTx<'_> {
                      AND ((pending_seq IS NOT NULL AND pending_seq <= $2)
                        OR (departed_seq IS NOT NULL AND departed_seq <= $2)))",
                 &[&device_id, &to_i64(upto_seq)?],
+            )?
+            .try_get(0)?)
+    }
+
+    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT (SELECT seq FROM server_seq WHERE id = 1) <= $3
+                    AND NOT EXISTS (SELECT 1 FROM applied_batches
+                                    WHERE device_id = $1 AND batch_id = $2)
+                    AND NOT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
+                        AND ((pending_seq IS NOT NULL AND pending_seq <= $3)
+                          OR (departed_seq IS NOT NULL AND departed_seq <= $3)))",
+                &[&device_id, &batch_id, &to_i64(since)?],
             )?
             .try_get(0)?)
     }

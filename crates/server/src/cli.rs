@@ -310,6 +310,10 @@ fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
     // One TLS implementation, chosen here rather than by whichever crates happen to be linked:
     // rustls refuses to guess when more than one provider is compiled in.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // The PostgreSQL store's connections are blocking clients, each with a runtime of its own,
+    // which must not be dropped on the server's runtime: this handle, declared before the
+    // runtime and so dropped after it, makes the store's last owner this thread.
+    let _store_outlives_runtime = Arc::clone(&store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -479,6 +479,39 @@ async fn each_request_is_one_log_line_and_sigterm_exits_0() {
     assert!(logs.contains("SIGTERM"), "{logs}");
 }
 
+/// The PostgreSQL store's connections are blocking clients, each with a runtime of its own:
+/// dropping one on the server's async runtime at shutdown would panic. Several connections are
+/// open (concurrent requests) when the signal comes.
+#[tokio::test]
+async fn a_server_on_postgres_stops_cleanly_on_sigterm_with_its_connections_open() {
+    let (_env, server) = common::started_on(common::Backend::Postgres);
+    let (status, body) = register(&server, &register_body("olive", PASSWORD, DEVICE_A, 7)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().expect("token").to_owned();
+    let url = server.url("/auth/v1/whoami");
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (url, token) = (url.clone(), token.clone());
+        requests.spawn(async move {
+            client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("send")
+                .status()
+        });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.expect("request"), StatusCode::OK);
+    }
+    let logs_path = server.stderr.clone();
+    let status = server.signal_and_wait("TERM");
+    let logs = std::fs::read_to_string(logs_path).expect("logs");
+    assert!(status.success(), "exit status {status:?}\n{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
 #[tokio::test]
 async fn sigint_also_stops_the_server_cleanly() {
     let (_dir, server) = started();

@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0004_token_issued_at.sql"),
     include_str!("../../../../migrations/server/postgres/0005_departures.sql"),
     include_str!("../../../../migrations/server/postgres/0006_case_heads.sql"),
+    include_str!("../../../../migrations/server/postgres/0007_departed_index.sql"),
 ];
 
 /// The schema version this build writes.
@@ -975,8 +976,9 @@ impl Tx for PgTx<'_> {
         Ok(self
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
-                     AND ((pending_seq IS NOT NULL AND pending_seq <= $2)
-                       OR (departed_seq IS NOT NULL AND departed_seq <= $2)))",
+                                AND pending_seq IS NOT NULL AND pending_seq <= $2)
+                     OR EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
+                                AND departed_seq IS NOT NULL AND departed_seq <= $2)",
                 &[&device_id, &to_i64(upto_seq)?],
             )?
             .try_get(0)?)
@@ -989,8 +991,9 @@ impl Tx for PgTx<'_> {
                     AND NOT EXISTS (SELECT 1 FROM applied_batches
                                     WHERE device_id = $1 AND batch_id = $2)
                     AND NOT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
-                        AND ((pending_seq IS NOT NULL AND pending_seq <= $3)
-                          OR (departed_seq IS NOT NULL AND departed_seq <= $3)))",
+                        AND pending_seq IS NOT NULL AND pending_seq <= $3)
+                    AND NOT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
+                        AND departed_seq IS NOT NULL AND departed_seq <= $3)",
                 &[&device_id, &batch_id, &to_i64(since)?],
             )?
             .try_get(0)?)

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0004_token_issued_at.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_departures.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_case_heads.sql"),
+    include_str!("../../../../migrations/server/sqlite/0007_departed_index.sql"),
 ];
 
 /// The schema version this build writes.
@@ -754,8 +755,9 @@ impl Tx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = ?1
-                 AND ((pending_seq IS NOT NULL AND pending_seq <= ?2)
-                   OR (departed_seq IS NOT NULL AND departed_seq <= ?2)))",
+                                AND pending_seq IS NOT NULL AND pending_seq <= ?2)
+                     OR EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = ?1
+                                AND departed_seq IS NOT NULL AND departed_seq <= ?2)",
             )?
             .query_row(params![device_id.to_string(), to_i64(upto_seq)?], |r| {
                 r.get(0)

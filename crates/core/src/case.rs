@@ -103,6 +103,17 @@ pub struct PhotoRef {
     pub location: Option<Location>,
     pub caption: String,
     pub visit: Option<VisitId>,
+    /// The SHA-256 of the photo's thumbnail (hex), so a device that fetches the thumbnail from
+    /// the server can check it as it checks the photo. Absent in references written before it.
+    pub thumb_sha256: Option<String>,
+}
+
+/// A change to a photo's reference. `None` leaves a field alone; `visit: Some(None)` unlinks
+/// the photo from its visit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhotoEdit {
+    pub caption: Option<String>,
+    pub visit: Option<Option<VisitId>>,
 }
 
 /// What a person gives to open a new case.
@@ -415,6 +426,58 @@ impl Case {
         Ok(())
     }
 
+    /// Attach a photo by its reference (the bytes live in the device's photo store). Returns
+    /// false, changing nothing, when the same photo is already attached to the case.
+    pub fn add_photo(&mut self, mut photo: PhotoRef, _actor: Actor) -> Result<bool, DomainError> {
+        self.ensure_editable()?;
+        if !is_sha256_hex(&photo.sha256)
+            || photo
+                .thumb_sha256
+                .as_deref()
+                .is_some_and(|t| !is_sha256_hex(t))
+        {
+            return Err(DomainError::InvalidId {
+                value: photo.sha256.chars().take(80).collect(),
+            });
+        }
+        if self.photos.contains_key(&photo.sha256) {
+            return Ok(false);
+        }
+        photo.caption = validate_caption(&photo.caption)?.to_string();
+        if let Some(visit) = photo.visit {
+            self.visit(visit)?;
+        }
+        self.photos.insert(photo.sha256.clone(), photo);
+        Ok(true)
+    }
+
+    /// Change a photo's caption or the visit it belongs to.
+    pub fn edit_photo(
+        &mut self,
+        sha256: &str,
+        edit: PhotoEdit,
+        _actor: Actor,
+    ) -> Result<(), DomainError> {
+        self.ensure_editable()?;
+        if let Some(Some(visit)) = edit.visit {
+            self.visit(visit)?;
+        }
+        let caption = edit.caption.as_deref().map(validate_caption).transpose()?;
+        let photo = self
+            .photos
+            .get_mut(sha256)
+            .ok_or_else(|| DomainError::UnknownPhoto {
+                photo: sha256.chars().take(80).collect(),
+            })?;
+        if let Some(caption) = caption {
+            photo.caption = caption.to_string();
+        }
+        if let Some(visit) = edit.visit {
+            photo.visit = visit;
+        }
+        Ok(())
+    }
+
     /// Submit for review: every visit must have all its required answers.
     pub fn submit(&mut self, actor: Actor) -> Result<(), DomainError> {
         // A case still being worked on with no visit: say what is missing. Otherwise check the
@@ -636,6 +699,17 @@ fn optional_text(
     Ok((!v.is_empty()).then(|| v.to_string()))
 }
 
+fn validate_caption(text: &str) -> Result<&str, DomainError> {
+    let t = text.trim();
+    too_long("caption", limits::CAPTION, t)?;
+    plain_text("caption", t, false)?;
+    Ok(t)
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn validate_note(text: &str) -> Result<&str, DomainError> {
     let t = text.trim();
     if t.is_empty() {
@@ -748,6 +822,108 @@ mod tests {
         assert_eq!(c.uprn, Some(100_023_336_956));
         assert_eq!(c.assignee, Some(a.person));
         assert_eq!(c.status, CaseStatus::Open);
+    }
+
+    fn photo(sha: &str) -> PhotoRef {
+        PhotoRef {
+            sha256: sha.into(),
+            bytes: 1000,
+            mime: "image/jpeg".into(),
+            width: 2048,
+            height: 1536,
+            taken_at: Some(Timestamp(1_784_021_400_000)),
+            location: Some(
+                Location::new(
+                    52.015,
+                    -1.005,
+                    Some(4.0),
+                    crate::LocationSource::PhotoExif,
+                    Timestamp(7),
+                )
+                .unwrap(),
+            ),
+            caption: "  Rear yard  ".into(),
+            visit: None,
+            thumb_sha256: Some("cd".repeat(32)),
+        }
+    }
+
+    #[test]
+    fn photos_are_attached_once_and_their_caption_and_visit_change() {
+        let a = officer();
+        let mut c = new_case(a);
+        let sha = "ab".repeat(32);
+        assert!(c.add_photo(photo(&sha), a).unwrap());
+        assert_eq!(c.photos[&sha].caption, "Rear yard");
+        assert!(
+            !c.add_photo(photo(&sha), a).unwrap(),
+            "the same photo twice"
+        );
+        assert_eq!(c.photos.len(), 1);
+
+        let t = default_template_for(c.kind.code());
+        let visit = c.add_visit(t, None, a, Timestamp(2)).unwrap();
+        c.edit_photo(
+            &sha,
+            PhotoEdit {
+                caption: Some("Bins by the back door".into()),
+                visit: Some(Some(visit)),
+            },
+            a,
+        )
+        .unwrap();
+        assert_eq!(c.photos[&sha].caption, "Bins by the back door");
+        assert_eq!(c.photos[&sha].visit, Some(visit));
+        c.edit_photo(
+            &sha,
+            PhotoEdit {
+                visit: Some(None),
+                ..PhotoEdit::default()
+            },
+            a,
+        )
+        .unwrap();
+        assert_eq!(c.photos[&sha].visit, None);
+        assert_eq!(c.photos[&sha].caption, "Bins by the back door");
+
+        // The reference, time taken and place included, survives the document.
+        let mut doc = automerge::AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &c).unwrap();
+        let doc = automerge::AutoCommit::load(&doc.save()).unwrap();
+        let back: Case = autosurgeon::hydrate(&doc).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_photo_references_and_edits_are_refused_and_change_nothing() {
+        let a = officer();
+        let mut c = new_case(a);
+        let sha = "ab".repeat(32);
+        c.add_photo(photo(&sha), a).unwrap();
+        let before = c.clone();
+        let code = |r: Result<bool, DomainError>| r.unwrap_err().code();
+        assert_eq!(code(c.add_photo(photo("not-a-hash"), a)), "invalid_id");
+        assert_eq!(code(c.add_photo(photo(&"AB".repeat(32)), a)), "invalid_id");
+        let mut long = photo(&"ef".repeat(32));
+        long.caption = "x".repeat(501);
+        assert_eq!(code(c.add_photo(long, a)), "too_long");
+        let mut in_no_visit = photo(&"ef".repeat(32));
+        in_no_visit.visit = Some(VisitId::new());
+        assert_eq!(code(c.add_photo(in_no_visit, a)), "unknown_visit");
+        let edit = |caption: &str| PhotoEdit {
+            caption: Some(caption.into()),
+            ..PhotoEdit::default()
+        };
+        let e = c.edit_photo(&"ef".repeat(32), edit("x"), a).unwrap_err();
+        assert_eq!(e.code(), "unknown_photo");
+        let e = c.edit_photo(&sha, edit("bell\u{7}"), a).unwrap_err();
+        assert_eq!(e.code(), "control_characters");
+        assert_eq!(c, before);
+
+        c.status = CaseStatus::Submitted;
+        let e = c.edit_photo(&sha, edit("later"), a).unwrap_err();
+        assert_eq!(e.code(), "case_locked");
+        assert_eq!(code(c.add_photo(photo(&"ef".repeat(32)), a)), "case_locked");
     }
 
     #[test]
@@ -1154,6 +1330,7 @@ mod tests {
                         location: None,
                         caption: "front".into(),
                         visit: None,
+                        thumb_sha256: Some("cd".repeat(32)),
                     },
                 );
             }),

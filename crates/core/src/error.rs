@@ -58,6 +58,8 @@ pub enum DomainError {
     UnknownItem { template: String, item: String },
     #[error("this case has no visit {visit}")]
     UnknownVisit { visit: String },
+    #[error("this case has no photo {photo}")]
+    UnknownPhoto { photo: String },
     #[error("this case has no note {note}")]
     UnknownNote { note: String },
     #[error("{label}: {reason}")]
@@ -74,6 +76,21 @@ pub enum DomainError {
     InvalidTemplate(String),
     #[error("only a team leader or an administrator may assign a case to someone")]
     MayNotReassign,
+    #[error(
+        "{point} is outside the area of the British National Grid transformation (OSTN15), which covers Great Britain and its nearby waters"
+    )]
+    OutsideNationalGrid { point: String },
+    #[error(
+        "the ward boundary file cannot be used: {}{reason}",
+        feature.as_deref().map(|f| format!("{f}: ")).unwrap_or_default()
+    )]
+    InvalidWardBoundaries {
+        /// The feature at fault ("feature 3 (E05000001 Abbey)"), when it is one feature.
+        feature: Option<String>,
+        reason: String,
+    },
+    #[error("gazetteer line {line}: {reason}")]
+    InvalidGazetteerRow { line: u64, reason: String },
 }
 
 impl DomainError {
@@ -101,12 +118,16 @@ impl DomainError {
             Self::UnknownTemplate { .. } => "unknown_template",
             Self::UnknownItem { .. } => "unknown_item",
             Self::UnknownVisit { .. } => "unknown_visit",
+            Self::UnknownPhoto { .. } => "unknown_photo",
             Self::UnknownNote { .. } => "unknown_note",
             Self::InvalidAnswer { .. } => "invalid_answer",
             Self::VisitIncomplete { .. } => "visit_incomplete",
             Self::NoVisits => "no_visits",
             Self::InvalidTemplate(_) => "invalid_template",
             Self::MayNotReassign => "may_not_reassign",
+            Self::OutsideNationalGrid { .. } => "outside_national_grid",
+            Self::InvalidWardBoundaries { .. } => "invalid_ward_boundaries",
+            Self::InvalidGazetteerRow { .. } => "invalid_gazetteer_row",
         }
     }
 }

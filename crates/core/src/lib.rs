@@ -13,12 +13,13 @@ pub use ids::{CaseId, DeviceId, NoteId, PersonId, VisitId};
 pub use time::{Date, Timestamp};
 
 pub mod case;
+pub mod geo;
 pub mod kind;
 pub mod location;
 pub mod reference;
 pub mod status;
 
-pub use case::{Actor, Answer, Case, CaseEdit, NewCase, Note, PhotoRef, Visit};
+pub use case::{Actor, Answer, Case, CaseEdit, NewCase, Note, PhotoEdit, PhotoRef, Visit};
 pub use kind::CaseKind;
 pub use location::{Location, LocationSource};
 pub use reference::CaseReference;

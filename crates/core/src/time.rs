@@ -8,8 +8,17 @@ use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
 use crate::DomainError;
 
 /// Milliseconds since the Unix epoch, UTC. Also the unit of automerge change times in Fieldbook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Reconcile, Hydrate)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Reconcile)]
 pub struct Timestamp(pub i64);
+
+/// Written as a plain integer (the derived newtype form). Hydrated by hand because the derived
+/// form reads only a field of its own: inside an `Option` (a photo's time taken) autosurgeon
+/// asks for the integer itself.
+impl Hydrate for Timestamp {
+    fn hydrate_int(i: i64) -> Result<Self, HydrateError> {
+        Ok(Timestamp(i))
+    }
+}
 
 impl Timestamp {
     pub fn millis(self) -> i64 {

@@ -43,14 +43,23 @@ impl DbKey {
     /// The `PRAGMA key` statement for this raw key (SQLCipher's `x'...'` form skips its own
     /// PBKDF2, since the key is already derived). Wiped when dropped.
     pub(crate) fn pragma(&self) -> Zeroizing<String> {
+        let mut sql = Zeroizing::new(String::with_capacity(80));
+        sql.push_str("PRAGMA key = \"");
+        sql.push_str(&self.literal());
+        sql.push_str("\";");
+        sql
+    }
+
+    /// The raw key as SQLCipher's `x'...'` literal (for `ATTACH ... KEY`). Wiped when dropped.
+    pub(crate) fn literal(&self) -> Zeroizing<String> {
         let mut hex = Zeroizing::new([0u8; 64]);
         // Encoding 32 bytes into 64 always fits.
         let _ = hex::encode_to_slice(self.0.as_slice(), hex.as_mut_slice());
-        let mut sql = Zeroizing::new(String::with_capacity(80));
-        sql.push_str("PRAGMA key = \"x'");
-        sql.extend(hex.iter().map(|&b| char::from(b)));
-        sql.push_str("'\";");
-        sql
+        let mut literal = Zeroizing::new(String::with_capacity(67));
+        literal.push_str("x'");
+        literal.extend(hex.iter().map(|&b| char::from(b)));
+        literal.push('\'');
+        literal
     }
 }
 

@@ -15,7 +15,9 @@ mod docs;
 mod drafts;
 mod error;
 pub mod keys;
+pub mod media;
 pub mod migrate;
+mod places;
 mod projection;
 mod query;
 mod sync;
@@ -35,6 +37,7 @@ pub use conflicts::{CASE_FIELDS, Conflict, ConflictEntry, ConflictField, Conflic
 pub use docs::COMPACT_AFTER;
 pub use drafts::Draft;
 pub use error::{Result, StoreError};
+pub use places::{GazetteerLoad, POSTCODE_MATCHES};
 pub use query::{CasePage, CaseQuery, CaseRow, CaseSort, MAX_PAGE, fts_query};
 pub use sync::{Departure, Outgoing, Pulled, Refused, RemoteActor, ServerLink};
 
@@ -42,6 +45,16 @@ pub use sync::{Departure, Outgoing, Pulled, Refused, RemoteActor, ServerLink};
 pub const DB_FILE: &str = "fieldbook.db";
 /// The key-derivation file beside it (salt, parameters, verifier; never the key).
 pub const KEY_FILE: &str = "fieldbook.key";
+/// Every file a device keeps in its data directory (what wiping a device deletes).
+pub const DEVICE_FILES: &[&str] = &[
+    DB_FILE,
+    "fieldbook.db-wal",
+    "fieldbook.db-shm",
+    media::MEDIA_FILE,
+    "media.db-wal",
+    "media.db-shm",
+    KEY_FILE,
+];
 
 /// Who this device is and who uses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +108,8 @@ pub struct Store {
     conn: Connection,
     dir: PathBuf,
     device: DeviceInfo,
+    /// The ward boundaries' index, built when first needed (see `places`).
+    wards: std::sync::OnceLock<Option<fieldbook_core::geo::WardIndex>>,
 }
 
 fn data_dir_error(dir: &Path, e: impl std::fmt::Display) -> StoreError {
@@ -130,6 +145,13 @@ fn open_connection(path: &Path, key: &keys::DbKey, create: bool) -> Result<Conne
     Ok(conn)
 }
 
+/// The device's database with its photo file attached (see [`media`]).
+fn open_device(dir: &Path, key: &keys::DbKey) -> Result<Connection> {
+    let conn = open_connection(&dir.join(DB_FILE), key, false)?;
+    media::attach(&conn, dir, &key.literal())?;
+    Ok(conn)
+}
+
 impl Store {
     /// Set up a new device in `dir` (created if missing), encrypted under `passphrase`.
     pub fn init(dir: &Path, passphrase: &str, setup: DeviceSetup, now: Timestamp) -> Result<Store> {
@@ -152,11 +174,15 @@ impl Store {
         // complete, so a key file without a database is a set-up that was interrupted (killed,
         // power lost): start it again.
         let building = dir.join(format!("{DB_FILE}.init"));
+        // Photos of a device whose set-up never finished are under a key that is gone too.
         for leftover in [
             KEY_FILE,
             &format!("{DB_FILE}.init"),
             &format!("{DB_FILE}.init-wal"),
             &format!("{DB_FILE}.init-shm"),
+            media::MEDIA_FILE,
+            "media.db-wal",
+            "media.db-shm",
         ] {
             match fs::remove_file(dir.join(leftover)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -210,14 +236,15 @@ impl Store {
                 .and_then(|d| d.sync_all())
                 .map_err(|e| data_dir_error(dir, e))?;
             Ok(Store {
-                conn: open_connection(&db_path, &key, false)?,
+                conn: open_device(dir, &key)?,
                 dir: dir.to_path_buf(),
                 device,
+                wards: std::sync::OnceLock::new(),
             })
         })();
         if result.is_err() {
             // Leave no half-made device behind.
-            for f in [DB_FILE, KEY_FILE] {
+            for f in [DB_FILE, KEY_FILE, media::MEDIA_FILE] {
                 let _ = fs::remove_file(dir.join(f));
             }
             let _ = fs::remove_file(&building);
@@ -244,7 +271,7 @@ impl Store {
             });
         }
         let key = keys::unlock(&dir.join(KEY_FILE), passphrase)?;
-        let mut conn = open_connection(&db_path, &key, false)?;
+        let mut conn = open_device(dir, &key)?;
         migrate::run(&mut conn)?;
         let device = conn
             .query_row(
@@ -278,6 +305,7 @@ impl Store {
             conn,
             dir: dir.to_path_buf(),
             device,
+            wards: std::sync::OnceLock::new(),
         })
     }
 

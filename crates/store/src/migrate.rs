@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_departures.sql",
         include_str!("../../../migrations/device/0005_departures.sql"),
     ),
+    (
+        6,
+        "0006_places.sql",
+        include_str!("../../../migrations/device/0006_places.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

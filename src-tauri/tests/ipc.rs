@@ -751,7 +751,11 @@ fn the_officer_loop_create_visit_answer_note_submit() {
             "kind_label": "Food hygiene", "title": "Harbour Fish Bar", "address": "1 Quay Street",
             "postcode": "M1 1AE", "uprn": 100023336956_u64,
             "location": { "lat": 53.48, "lon": -2.24, "accuracy_m": 12.5, "source": "manual",
-                          "at": c["location"]["at"] },
+                          "at": c["location"]["at"],
+                          // Derived on the device: OSTN15 grid coordinates; no wards loaded.
+                          "bng": { "easting": 384169.524, "northing": 398166.954,
+                                   "grid_ref": "SJ 84169 98166" },
+                          "ward": null },
             "status": "open", "status_label": "open", "assignee": me, "due": "2026-12-01",
             "created_by": me, "created_at": c["created_at"], "visits": [], "notes": [],
             "photos": [], "allowed_transitions": ["in_progress"], "editable": true,
@@ -824,8 +828,13 @@ fn the_officer_loop_create_visit_answer_note_submit() {
             "template_title": "Food hygiene inspection", "started_at": visit["started_at"],
             "officer": me,
             "location": { "lat": 53.4801, "lon": -2.2402, "accuracy_m": 8.0, "source": "device",
-                          "at": visit["location"]["at"] },
+                          "at": visit["location"]["at"],
+                          "bng": { "easting": 384156.288, "northing": 398178.124,
+                                   "grid_ref": "SJ 84156 98178" },
+                          "ward": null },
             "answers": [], "missing_required": required_labels, "score": null,
+            // About 18 m from the case's location: not flagged.
+            "far_from_property_m": null,
         })
     );
     let visit_id = visit["id"].clone();

@@ -6,6 +6,8 @@ import {
   formatDateTime,
   isoDay,
   locationText,
+  gridText,
+  wardText,
   outboxText,
   personName,
   showingCases,
@@ -75,5 +77,11 @@ describe("case screen formats", () => {
     expect(locationText(null)).toBe("Not recorded");
     expect(locationText({ lat: 51.5034, lon: -0.1276, accuracy_m: 12.4 })).toBe("51.5034, -0.1276 (to within 12 metres)");
     expect(locationText({ lat: 51.5, lon: -0.1, accuracy_m: null })).toBe("51.5, -0.1");
+    expect(gridText({ easting: 468381.28, northing: 235640.751, grid_ref: "SP 68381 35640" })).toBe(
+      "SP 68381 35640 (easting 468381, northing 235640)",
+    );
+    expect(gridText(null)).toBe("Outside the National Grid");
+    expect(wardText({ code: "E05900001", name: "Millbrook North" })).toBe("Millbrook North (E05900001)");
+    expect(wardText(null)).toMatch(/^Not known/);
   });
 });

@@ -25,6 +25,48 @@ pub struct LocationDto {
     pub accuracy_m: Option<f64>,
     pub source: String,
     pub at: String,
+    /// British National Grid coordinates (OSTN15), when the point is within the grid.
+    pub bng: Option<BngDto>,
+    /// The ward the point is in, when ward boundaries are loaded and one contains it.
+    pub ward: Option<WardDto>,
+}
+
+/// OSGB36 British National Grid coordinates of a point (EPSG:27700).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct BngDto {
+    /// Metres, to the millimetre.
+    pub easting: f64,
+    pub northing: f64,
+    /// The Ordnance Survey grid reference to the metre, e.g. `TQ 30047 80422`.
+    pub grid_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct WardDto {
+    /// The ONS ward code, e.g. `E05000001`.
+    pub code: String,
+    pub name: String,
+}
+
+/// A place from the gazetteer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct PlaceDto {
+    pub uprn: u64,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub bng: BngDto,
+    pub ward: Option<WardDto>,
+}
+
+/// What a gazetteer load did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct GazetteerLoadDto {
+    pub loaded: u64,
+    pub refused: u64,
+    /// The first refused rows, each "line N: why".
+    pub first_refusals: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
@@ -104,6 +146,9 @@ pub struct VisitDto {
     /// Labels of required questions still unanswered.
     pub missing_required: Vec<String>,
     pub score: Option<ScoreDto>,
+    /// Metres between where the visit was recorded and the case's location, when that is more
+    /// than the device's limit (setting `visits.max_distance_m`): worth a look by a reviewer.
+    pub far_from_property_m: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
@@ -135,6 +180,7 @@ pub struct NoteDto {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 pub struct PhotoDto {
+    /// The SHA-256 of the photo's display version: its name.
     pub sha256: String,
     pub bytes: u64,
     pub mime: String,
@@ -142,6 +188,43 @@ pub struct PhotoDto {
     pub height: u32,
     pub caption: String,
     pub visit_id: Option<String>,
+    /// When it was taken, where the camera said.
+    pub taken_at: Option<String>,
+    /// Where it was taken, from the photo's EXIF GPS position.
+    pub location: Option<LocationDto>,
+    /// Which versions this device holds: "full", "thumb", "original" (a device that received
+    /// the case by sync may not have fetched them yet).
+    pub held: Vec<String>,
+}
+
+/// Attaching a photo; the file's bytes travel beside these arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AddPhotoArgs {
+    pub case: String,
+    /// The file's name as the person picked it (only used to catch a mislabelled file).
+    pub file_name: Option<String>,
+    /// The visit the photo belongs to.
+    pub visit: Option<String>,
+    pub caption: Option<String>,
+}
+
+/// What attaching a photo did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct PhotoAddedDto {
+    pub photo: PhotoDto,
+    /// False when this photo was already attached to the case (nothing changed).
+    pub added: bool,
+}
+
+/// Changing a photo's caption or visit. `visit: ""` unlinks it from its visit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[serde(deny_unknown_fields)]
+pub struct EditPhotoArgs {
+    pub case: String,
+    pub photo: String,
+    pub caption: Option<String>,
+    pub visit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
@@ -515,6 +598,13 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ScoreDto::export_all(&cfg)?;
     NoteDto::export_all(&cfg)?;
     PhotoDto::export_all(&cfg)?;
+    BngDto::export_all(&cfg)?;
+    WardDto::export_all(&cfg)?;
+    PlaceDto::export_all(&cfg)?;
+    GazetteerLoadDto::export_all(&cfg)?;
+    AddPhotoArgs::export_all(&cfg)?;
+    PhotoAddedDto::export_all(&cfg)?;
+    EditPhotoArgs::export_all(&cfg)?;
     HistoryEntryDto::export_all(&cfg)?;
     TemplateDto::export_all(&cfg)?;
     SectionDto::export_all(&cfg)?;

@@ -15,6 +15,9 @@ pub enum AppError {
     /// Talking to the server failed (or it refused).
     #[error(transparent)]
     Server(#[from] fieldbook_client::ClientError),
+    /// A photo file was refused (empty, too large, damaged, not a JPEG or PNG...).
+    #[error(transparent)]
+    Photo(#[from] fieldbook_media::MediaError),
 }
 
 impl AppError {
@@ -25,6 +28,7 @@ impl AppError {
             Self::Store(e) => e.code(),
             // Codes the server or the client name pass through as they are.
             Self::Server(e) => e.code(),
+            Self::Photo(e) => e.code(),
         }
     }
 
@@ -34,6 +38,7 @@ impl AppError {
         use fieldbook_core::DomainError as D;
         match self {
             Self::InvalidInput { field, .. } => Some(field.clone()),
+            Self::Photo(_) => Some("photo".into()),
             Self::Store(StoreError::Domain(d)) => match d {
                 D::EmptyTitle => Some("title".into()),
                 D::EmptyNote => Some("note".into()),

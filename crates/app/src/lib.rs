@@ -10,6 +10,7 @@
 mod conflicts;
 pub mod dto;
 mod error;
+mod photos;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +28,10 @@ pub use conflicts::{conflicts, resolve_conflict};
 pub use dto::*;
 pub use error::{AppError, AppResult, ErrorDto};
 pub use fieldbook_store::StoreError;
+pub use photos::{
+    DEFAULT_MAX_VISIT_DISTANCE_M, SETTINGS, add_photo, edit_photo, find_place, load_gazetteer,
+    load_wards, photo_data, photos, set_setting, settings,
+};
 
 /// A source of the current time; tests pass a fixed one.
 pub type Clock = Box<dyn Fn() -> Timestamp + Send + Sync>;
@@ -766,12 +771,7 @@ pub fn revoked_reason(e: &AppError) -> Option<&str> {
 /// Close the store and delete the device's files (the council revoked the device).
 fn wipe(ctx: &Ctx) {
     lock(ctx);
-    for name in [
-        fieldbook_store::DB_FILE,
-        "fieldbook.db-wal",
-        "fieldbook.db-shm",
-        fieldbook_store::KEY_FILE,
-    ] {
+    for name in fieldbook_store::DEVICE_FILES {
         let _ = std::fs::remove_file(ctx.data_dir.join(name));
     }
 }
@@ -820,16 +820,6 @@ fn summary_dto(r: CaseRow) -> CaseSummaryDto {
     }
 }
 
-fn location_dto(l: &Location) -> LocationDto {
-    LocationDto {
-        lat: l.lat,
-        lon: l.lon,
-        accuracy_m: l.accuracy_m,
-        source: l.source.code().into(),
-        at: l.at.to_rfc3339(),
-    }
-}
-
 /// People named in a case, each looked up once.
 struct People<'a> {
     store: &'a Store,
@@ -860,6 +850,7 @@ impl<'a> People<'a> {
 fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
     let role = s.device().role;
     let mut people = People::new(s);
+    let max_distance = photos::max_visit_distance(s)?;
     let mut visits = Vec::with_capacity(c.visits.len());
     let mut ordered: Vec<_> = c.visits.values().collect();
     ordered.sort_by_key(|v| (v.started_at, v.id));
@@ -907,10 +898,19 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
             template_title: template.map_or_else(|| v.template_id.clone(), |t| t.title.clone()),
             started_at: v.started_at.to_rfc3339(),
             officer: people.get(v.officer)?,
-            location: v.location.as_ref().map(location_dto),
+            location: v
+                .location
+                .as_ref()
+                .map(|l| photos::location_dto(s, l))
+                .transpose()?,
             answers,
             missing_required: v.missing_required().unwrap_or_default(),
             score,
+            far_from_property_m: photos::far_from_case(
+                max_distance,
+                v.location.as_ref(),
+                c.location.as_ref(),
+            ),
         });
     }
     let mut notes: Vec<_> = c.notes.values().collect();
@@ -940,7 +940,11 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
         address: c.address.clone(),
         postcode: c.postcode.clone(),
         uprn: c.uprn,
-        location: c.location.as_ref().map(location_dto),
+        location: c
+            .location
+            .as_ref()
+            .map(|l| photos::location_dto(s, l))
+            .transpose()?,
         status: c.status.code().into(),
         status_label: c.status.to_string(),
         assignee: c.assignee.map(|a| people.get(a)).transpose()?,
@@ -949,19 +953,7 @@ fn case_dto(s: &Store, c: &Case) -> AppResult<CaseDto> {
         created_at: c.created_at.to_rfc3339(),
         visits,
         notes,
-        photos: c
-            .photos
-            .values()
-            .map(|p| PhotoDto {
-                sha256: p.sha256.clone(),
-                bytes: p.bytes,
-                mime: p.mime.clone(),
-                width: p.width,
-                height: p.height,
-                caption: p.caption.clone(),
-                visit_id: p.visit.map(|v| v.to_string()),
-            })
-            .collect(),
+        photos: photos::photo_dtos(s, c)?,
         allowed_transitions,
         editable: c.status.is_editable(),
     })

@@ -3,6 +3,7 @@
 //! passphrase prompting and printing; every rule lives in the crates below it.
 
 mod demo;
+mod places;
 mod print;
 
 use std::io::Write;
@@ -74,6 +75,17 @@ enum Command {
     /// Inspection templates shipped with Fieldbook.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Photos on a case: add, list, export, caption.
+    #[command(subcommand)]
+    Photo(places::PhotoCommand),
+    /// Places offline: find a property by UPRN or postcode; load the gazetteer and ward
+    /// boundaries (administrators).
+    #[command(subcommand)]
+    Place(places::PlaceCommand),
+    /// This device's settings (whether photo originals are kept, how far from its property a
+    /// visit may be recorded).
+    #[command(subcommand)]
+    Setting(places::SettingCommand),
     /// A guided tour on a throw-away device: create a case, record a visit, submit it, read
     /// its history.
     Demo {
@@ -431,6 +443,9 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 format!("Added a note to {} ({} notes)", c.reference, c.notes.len())
             });
         }
+        Command::Photo(cmd) => places::photo(&unlocked(&data)?, cmd, json)?,
+        Command::Place(cmd) => places::place(&unlocked(&data)?, cmd, json)?,
+        Command::Setting(cmd) => places::setting(&unlocked(&data)?, cmd, json)?,
         Command::Template(TemplateCommand::List) => {
             out(json, &app::templates(), print::templates);
         }

@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use fieldbook_app::{CaseDto, CasePageDto, DeviceDto, HistoryEntryDto, PersonDto, TemplateDto};
+use fieldbook_app::{
+    BngDto, CaseDto, CasePageDto, DeviceDto, HistoryEntryDto, LocationDto, PersonDto, PhotoDto,
+    PlaceDto, TemplateDto, WardDto,
+};
 
 fn who(p: &PersonDto) -> &str {
     p.name.as_deref().unwrap_or(&p.id)
@@ -72,11 +75,12 @@ pub fn case(c: &CaseDto) -> String {
         "UPRN",
         &c.uprn.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
     );
-    let loc = c
-        .location
-        .as_ref()
-        .map(|l| format!("{:.6}, {:.6} ({})", l.lat, l.lon, l.source));
+    let loc = c.location.as_ref().map(location);
     row(&mut s, "Location", loc.as_deref().unwrap_or("-"));
+    if let Some(l) = &c.location {
+        row(&mut s, "BNG", &bng(l.bng.as_ref()));
+        row(&mut s, "Ward", &ward(l.ward.as_ref()));
+    }
     row(&mut s, "Due", c.due.as_deref().unwrap_or("-"));
     row(
         &mut s,
@@ -112,6 +116,20 @@ pub fn case(c: &CaseDto) -> String {
         if !v.missing_required.is_empty() {
             let _ = writeln!(s, "  Still to answer: {}", v.missing_required.join("; "));
         }
+        if let Some(l) = &v.location {
+            let _ = writeln!(s, "  Recorded at {}", location(l));
+        }
+        if let Some(m) = v.far_from_property_m {
+            let _ = writeln!(
+                s,
+                "  Recorded {} from the case's location: check it was the right place",
+                metres(m)
+            );
+        }
+    }
+    if !c.photos.is_empty() {
+        let _ = writeln!(s, "\nPhotos");
+        let _ = write!(s, "{}", photos(&c.photos));
     }
     if !c.notes.is_empty() {
         let _ = writeln!(s, "\nNotes");
@@ -124,6 +142,111 @@ pub fn case(c: &CaseDto) -> String {
             s,
             "\nYou can move it to: {}",
             c.allowed_transitions.join(", ")
+        );
+    }
+    s
+}
+
+/// `51.503540, -0.127680 ±5 m (photo_exif)`.
+pub fn location(l: &LocationDto) -> String {
+    let accuracy = l
+        .accuracy_m
+        .map(|a| format!(" ±{}", metres(a)))
+        .unwrap_or_default();
+    format!("{:.6}, {:.6}{accuracy} ({})", l.lat, l.lon, l.source)
+}
+
+/// `E 530047.000 N 180422.000 (TQ 30047 80422)`, or why there is none.
+pub fn bng(b: Option<&BngDto>) -> String {
+    match b {
+        Some(b) => format!(
+            "E {:.3} N {:.3}{}",
+            b.easting,
+            b.northing,
+            b.grid_ref
+                .as_deref()
+                .map(|g| format!(" ({g})"))
+                .unwrap_or_default()
+        ),
+        None => "- (outside the National Grid)".into(),
+    }
+}
+
+pub fn ward(w: Option<&WardDto>) -> String {
+    match w {
+        Some(w) => format!("{} ({})", w.name, w.code),
+        None => "- (none loaded, or outside every ward)".into(),
+    }
+}
+
+fn metres(m: f64) -> String {
+    if m >= 1000.0 {
+        format!("{:.1} km", m / 1000.0)
+    } else {
+        format!("{m:.0} m")
+    }
+}
+
+/// One line a photo: its name, size, when and where, its caption and visit.
+pub fn photos(list: &Vec<PhotoDto>) -> String {
+    let mut s = String::new();
+    if list.is_empty() {
+        s.push_str("No photos\n");
+    }
+    for p in list {
+        let _ = writeln!(
+            s,
+            "  {}  {}×{}  {} KB{}{}{}",
+            p.sha256,
+            p.width,
+            p.height,
+            p.bytes.div_ceil(1024),
+            p.taken_at
+                .as_deref()
+                .map(|t| format!("  taken {}", when(t)))
+                .unwrap_or_default(),
+            p.visit_id
+                .as_deref()
+                .map(|v| format!("  visit {v}"))
+                .unwrap_or_default(),
+            if p.held.iter().any(|h| h == "full") {
+                ""
+            } else {
+                "  (not on this device yet)"
+            }
+        );
+        if !p.caption.is_empty() {
+            let _ = writeln!(s, "    \"{}\"", p.caption);
+        }
+        if let Some(l) = &p.location {
+            let _ = writeln!(
+                s,
+                "    at {} · BNG {} · ward {}",
+                location(l),
+                bng(l.bng.as_ref()),
+                ward(l.ward.as_ref())
+            );
+        }
+    }
+    s
+}
+
+pub fn places(list: &Vec<PlaceDto>) -> String {
+    let mut s = String::new();
+    if list.is_empty() {
+        s.push_str("No match in the gazetteer\n");
+    }
+    for p in list {
+        let _ = writeln!(
+            s,
+            "{}  {}  {}\n  {:.6}, {:.6} · BNG {} · ward {}",
+            p.uprn,
+            p.address.as_deref().unwrap_or("(no address)"),
+            p.postcode.as_deref().unwrap_or(""),
+            p.lat,
+            p.lon,
+            bng(Some(&p.bng)),
+            ward(p.ward.as_ref())
         );
     }
     s

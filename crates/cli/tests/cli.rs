@@ -1133,3 +1133,210 @@ fn login_and_sync_refuse_insecure_servers_and_devices_not_signed_in() {
     );
     d.refuses("not_signed_in", &["sync"]);
 }
+
+// ---------------------------------------------------------------- photos and places
+
+fn app_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../app/tests/data")
+        .join(name)
+}
+
+fn core_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/data")
+        .join(name)
+}
+
+#[test]
+fn photos_are_added_listed_captioned_and_exported_and_case_show_gives_grid_and_ward() {
+    let d = Device::officer();
+    let wards = core_data("wards_millbrook.geojson");
+    let loaded = d.ok(&["place", "load-wards", wards.to_str().unwrap()]);
+    assert_eq!(loaded["wards"], 4);
+    let c = d.create(&[
+        "--kind",
+        "food_hygiene",
+        "--title",
+        "Mill Cafe",
+        "--lat",
+        "52.015",
+        "--lon",
+        "-1.005",
+    ]);
+    let reference = s(&c["reference"]).to_string();
+    d.ok(&["visit", "add", &reference]);
+
+    let photo = app_data("millbrook-portrait-gps.jpg");
+    let added = d.ok(&[
+        "photo",
+        "add",
+        &reference,
+        photo.to_str().unwrap(),
+        "--visit",
+        "1",
+        "--caption",
+        "Rear yard",
+    ]);
+    assert_eq!(added["added"], true);
+    let sha = s(&added["photo"]["sha256"]).to_string();
+    assert_eq!(added["photo"]["caption"], "Rear yard");
+    assert_eq!(added["photo"]["visit_id"], c_visit(&d, &reference));
+    assert_eq!(
+        added["photo"]["location"]["ward"]["name"],
+        "Millbrook North"
+    );
+    let again = d.ok(&["photo", "add", &reference, photo.to_str().unwrap()]);
+    assert_eq!(again["added"], false);
+
+    let list = d.ok(&["photo", "list", &reference]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let edited = d.ok(&["photo", "edit", &reference, &sha, "--caption", "Yard bins"]);
+    assert_eq!(edited["caption"], "Yard bins");
+
+    let out = d.home().join("exported.jpg");
+    let exported = d.ok(&["photo", "export", &reference, &sha, out.to_str().unwrap()]);
+    assert_eq!(exported["mime"], "image/jpeg");
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(bytes.len() as u64, exported["bytes"].as_u64().unwrap());
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    let thumb = d.home().join("thumb.jpg");
+    d.ok(&[
+        "photo",
+        "export",
+        &reference,
+        &sha,
+        thumb.to_str().unwrap(),
+        "--thumb",
+    ]);
+    assert!(std::fs::metadata(&thumb).unwrap().len() > 100);
+    d.refuses(
+        "invalid_input",
+        &[
+            "photo",
+            "export",
+            &reference,
+            &sha,
+            thumb.to_str().unwrap(),
+            "--original",
+        ],
+    );
+
+    // `case show` as a person reads it: the location with its grid reference and ward, photos.
+    let text = d.run(&["case", "show", &reference]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("BNG          E 4"), "{text}");
+    assert!(text.contains("(SP "), "{text}");
+    assert!(
+        text.contains("Ward         Millbrook North (E05900001)"),
+        "{text}"
+    );
+    assert!(text.contains(&sha), "{text}");
+    assert!(text.contains("\"Yard bins\""), "{text}");
+    let shown = d.show(&reference);
+    assert_eq!(shown["location"]["ward"]["code"], "E05900001");
+    assert!(shown["location"]["bng"]["easting"].as_f64().unwrap() > 400_000.0);
+    assert_eq!(shown["photos"][0]["sha256"], sha.as_str());
+}
+
+fn c_visit(d: &Device, reference: &str) -> Value {
+    d.show(reference)["visits"][0]["id"].clone()
+}
+
+#[test]
+fn bad_photos_and_places_are_refused_and_change_nothing() {
+    let d = Device::officer();
+    let c = d.create(&["--kind", "general", "--title", "Fly-tip, Mill Lane"]);
+    let reference = s(&c["reference"]).to_string();
+    let dir = d.home();
+    let gif = dir.join("anim.gif");
+    std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00").unwrap();
+    let empty = dir.join("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    let renamed = dir.join("photo.png");
+    std::fs::copy(app_data("millbrook-portrait-gps.jpg"), &renamed).unwrap();
+    let before = d.snapshot();
+    for (file, code) in [
+        (gif.as_path(), "unsupported_format"),
+        (empty.as_path(), "empty"),
+        (renamed.as_path(), "mislabelled"),
+        (dir.join("missing.jpg").as_path(), "invalid_input"),
+    ] {
+        d.refuses(code, &["photo", "add", &reference, file.to_str().unwrap()]);
+    }
+    d.refuses(
+        "unknown_photo",
+        &[
+            "photo",
+            "edit",
+            &reference,
+            &"ab".repeat(32),
+            "--caption",
+            "x",
+        ],
+    );
+    let bad = dir.join("bad.geojson");
+    std::fs::write(&bad, br#"{"type": "FeatureCollection", "features": []}"#).unwrap();
+    d.refuses(
+        "invalid_ward_boundaries",
+        &["place", "load-wards", bad.to_str().unwrap()],
+    );
+    let csv = dir.join("bad.csv");
+    std::fs::write(&csv, "UPRN,EASTING\n1,2\n").unwrap();
+    d.refuses(
+        "invalid_gazetteer_row",
+        &["place", "load-gazetteer", csv.to_str().unwrap()],
+    );
+    d.refuses("invalid_postcode", &["place", "find", "nowhere at all"]);
+    d.refuses(
+        "invalid_input",
+        &["setting", "set", "photos.keep_original", "maybe"],
+    );
+    assert_eq!(d.snapshot(), before);
+    assert_eq!(d.ok(&["photo", "list", &reference]), serde_json::json!([]));
+}
+
+#[test]
+fn the_gazetteer_finds_a_property_by_uprn_or_postcode_and_settings_persist() {
+    let d = Device::officer();
+    let csv = d.home().join("uprn.csv");
+    // OS Open UPRN columns plus the council's address and postcode; BNG from the point.
+    let point = |lat: f64, lon: f64| {
+        fieldbook_core::geo::Bng::from_wgs84(fieldbook_core::geo::LatLon::new(lat, lon).unwrap())
+            .unwrap()
+    };
+    let a = point(52.0150, -1.0050);
+    let b = point(52.0151, -1.0052);
+    std::fs::write(
+        &csv,
+        format!(
+            "UPRN,X_COORDINATE,Y_COORDINATE,LATITUDE,LONGITUDE,ADDRESS,POSTCODE\n\
+             900000000001,{:.2},{:.2},52.0150,-1.0050,\"1 Mill Lane, Millbrook\",MB1 1AA\n\
+             900000000002,{:.2},{:.2},52.0151,-1.0052,\"2 Mill Lane, Millbrook\",MB1 1AA\n\
+             banana,1,1,52,-1,\"Bad\",MB1 1AA\n",
+            a.easting, a.northing, b.easting, b.northing
+        ),
+    )
+    .unwrap();
+    let load = d.ok(&["place", "load-gazetteer", csv.to_str().unwrap()]);
+    assert_eq!(
+        (load["loaded"].as_u64(), load["refused"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let found = d.ok(&["place", "find", "mb1 1aa"]);
+    assert_eq!(found.as_array().unwrap().len(), 2);
+    let one = d.ok(&["place", "find", "900000000002"]);
+    assert_eq!(one[0]["address"], "2 Mill Lane, Millbrook");
+    let text = String::from_utf8(d.run(&["place", "find", "900000000001"]).stdout).unwrap();
+    assert!(
+        text.contains("1 Mill Lane, Millbrook") && text.contains("BNG E "),
+        "{text}"
+    );
+
+    let set = d.ok(&["setting", "set", "visits.max_distance_m", "500"]);
+    assert_eq!(set["visits.max_distance_m"], "500");
+    assert_eq!(d.ok(&["setting", "list"])["visits.max_distance_m"], "500");
+    let reset = d.ok(&["setting", "set", "visits.max_distance_m", ""]);
+    assert_eq!(reset["visits.max_distance_m"], "250");
+}

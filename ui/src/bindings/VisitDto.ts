@@ -8,4 +8,9 @@ export type VisitDto = { id: string, template_id: string, template_version: numb
 /**
  * Labels of required questions still unanswered.
  */
-missing_required: Array<string>, score: ScoreDto | null, };
+missing_required: Array<string>, score: ScoreDto | null, 
+/**
+ * Metres between where the visit was recorded and the case's location, when that is more
+ * than the device's limit (setting `visits.max_distance_m`): worth a look by a reviewer.
+ */
+far_from_property_m: number | null, };

@@ -105,6 +105,23 @@ export function locationText(
   return `${point} (to within ${m} ${m === 1 ? "metre" : "metres"})`;
 }
 
+/**
+ * A location's British National Grid reference as back-office systems quote it:
+ * "SP 68381 35640 (easting 468381, northing 235640)".
+ */
+export function gridText(
+  bng: { easting: number; northing: number; grid_ref: string | null } | null,
+): string {
+  if (bng === null) return "Outside the National Grid";
+  const en = `easting ${Math.floor(bng.easting)}, northing ${Math.floor(bng.northing)}`;
+  return bng.grid_ref === null ? en : `${bng.grid_ref} (${en})`;
+}
+
+/** "Millbrook North (E05900001)"; when no ward contains the point or none are loaded, says so. */
+export function wardText(ward: { code: string; name: string } | null): string {
+  return ward === null ? "Not known (no ward boundaries on this device cover it)" : `${ward.name} (${ward.code})`;
+}
+
 /** "1 photo", "3 notes": a count with its noun, singular when it is one. */
 export function countOf(n: number, one: string, many = `${one}s`): string {
   return `${thousands(n)} ${n === 1 ? one : many}`;

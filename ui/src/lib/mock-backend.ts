@@ -33,6 +33,7 @@ import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
 import type { VisitDto } from "../bindings/VisitDto";
 import type { ItemDto } from "../bindings/ItemDto";
+import type { LocationDto } from "../bindings/LocationDto";
 import templatesJson from "../bindings/templates.json";
 
 export const MOCK_PASSPHRASE = "correct horse battery";
@@ -155,6 +156,11 @@ const TITLES: Record<string, string[]> = {
   enforcement: ["Noise nuisance", "Abandoned vehicle", "Overgrown hedge"],
   general: ["Resident enquiry", "Site check", "Follow-up visit"],
 };
+
+/** A location as the mock knows it: no grid reference or ward (the device derives those). */
+function place(lat: number, lon: number, accuracy_m: number | null, source: string, at: string): LocationDto {
+  return { lat, lon, accuracy_m, source, at, bng: null, ward: null };
+}
 
 function labelOf(list: ReadonlyArray<{ value: string; label: string }>, value: string): string {
   return list.find((x) => x.value === value)?.label ?? value;
@@ -396,7 +402,7 @@ export class MockBackend implements Backend {
       uprn: uprn === null ? null : Number(uprn),
       location:
         args.lat !== null && args.lon !== null
-          ? { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "manual", at }
+          ? place(args.lat, args.lon, args.accuracy_m, "manual", at)
           : null,
       status,
       status_label: labelOf(STATUSES, status).toLowerCase(),
@@ -631,7 +637,7 @@ export class MockBackend implements Backend {
     if (args.due !== null) d.due = blank(args.due);
     if (args.clear_location) d.location = null;
     else if (args.lat !== null && args.lon !== null) {
-      d.location = { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "manual", at: this.now() };
+      d.location = place(args.lat, args.lon, args.accuracy_m, "manual", this.now());
     }
     this.record(c, "Edited case");
     return this.copy(c);
@@ -660,11 +666,12 @@ export class MockBackend implements Backend {
       officer: ME,
       location:
         args.lat !== null && args.lon !== null
-          ? { lat: args.lat, lon: args.lon, accuracy_m: args.accuracy_m, source: "device", at }
+          ? place(args.lat, args.lon, args.accuracy_m, "device", at)
           : null,
       answers: [],
       missing_required: template.sections.flatMap((s) => s.items.filter((i) => i.required).map((i) => i.label)),
       score: null,
+      far_from_property_m: null,
     };
     c.dto.visits.push(visit);
     if (c.dto.status === "open") this.setStatus(c, "in_progress");

@@ -37,7 +37,10 @@ fn server(dir: &std::path::Path) -> String {
             .unwrap();
         rt.block_on(serve(
             listener,
-            router(AppState { accounts }),
+            router(AppState {
+                accounts,
+                blobs: None,
+            }),
             None,
             std::future::pending(),
         ))

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accounts::{AccountError, Accounts};
+use crate::blobs::Blobs;
 use crate::http::{self, AppState};
 use crate::store::{self, Location, Role, Store, StoreError};
 
@@ -88,6 +89,11 @@ pub struct ServeArgs {
     /// `12h`. Revoke a lost device instead of waiting for this.
     #[arg(long, value_name = "DURATION", default_value = "90days", value_parser = humantime::parse_duration)]
     pub token_lifetime: std::time::Duration,
+    /// Where photo blobs live: `file:///path` or `s3://bucket/prefix` (S3 settings and
+    /// credentials from the usual AWS_* environment). Default with --data: DIR/blobs. A server
+    /// on --database-url needs it to take photos.
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_BLOB_URL")]
+    pub blob_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,11 +176,26 @@ fn run(cli: Cli) -> Result<(), String> {
     let location = cli.location.location()?;
     let store = store::open(&location).map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Serve(args) => serve(store, &args),
+        Command::Serve(args) => {
+            let blobs = blobs(&location, args.blob_url.as_deref())?;
+            serve(store, blobs, &args)
+        }
         Command::Team(cmd) => team(store, cmd),
         Command::User(cmd) => user(store, cmd),
         Command::Device(cmd) => device(store, cmd),
     }
+}
+
+/// The photo blob store: `--blob-url`, else the data directory's `blobs/`. A PostgreSQL server
+/// has no data directory: without `--blob-url` it serves everything but photos (the photo
+/// endpoints answer 503 `photos_unavailable`), and says so in its log.
+fn blobs(location: &Location, blob_url: Option<&str>) -> Result<Option<Blobs>, String> {
+    let blobs = match (blob_url, location) {
+        (Some(url), _) => Blobs::from_url(url),
+        (None, Location::Data(dir)) => Blobs::local(&dir.join("blobs")),
+        (None, Location::Url(_)) => return Ok(None),
+    };
+    blobs.map(Some).map_err(|e| e.to_string())
 }
 
 fn accounts(store: Arc<dyn Store>) -> Result<Accounts, String> {
@@ -305,8 +326,15 @@ fn device(store: Arc<dyn Store>, cmd: DeviceCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
+fn serve(store: Arc<dyn Store>, blobs: Option<Blobs>, args: &ServeArgs) -> Result<(), String> {
     init_logging();
+    match &blobs {
+        Some(b) => tracing::info!(blobs = b.place(), "photo blobs"),
+        None => tracing::warn!(
+            "no blob store: photos cannot be uploaded or fetched; start with --blob-url \
+             file:///path or s3://bucket/prefix"
+        ),
+    }
     // One TLS implementation, chosen here rather than by whichever crates happen to be linked:
     // rustls refuses to guess when more than one provider is compiled in.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -348,9 +376,14 @@ fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<(), String> {
         // Tests and scripts read this line to learn the port.
         println!("fieldbook-server listening on {scheme}://{addr}");
         let _ = std::io::stdout().flush();
-        http::serve(listener, http::router(AppState { accounts }), tls, shutdown)
-            .await
-            .map_err(|e| format!("the server failed: {e}"))?;
+        http::serve(
+            listener,
+            http::router(AppState { accounts, blobs }),
+            tls,
+            shutdown,
+        )
+        .await
+        .map_err(|e| format!("the server failed: {e}"))?;
         tracing::info!("stopped");
         Ok(())
     })

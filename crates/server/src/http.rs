@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::accounts::{AccountError, Accounts, Registration};
+use crate::blobs::Blobs;
 use crate::store::{Device, StoreError, User};
 
 /// The largest request body accepted.
@@ -30,6 +31,9 @@ const TLS_DRAIN: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    /// Where photo blobs live; `None` when the server was started without one (a PostgreSQL
+    /// server without `--blob-url`): the photo endpoints then answer 503 `photos_unavailable`.
+    pub blobs: Option<Blobs>,
 }
 
 /// An error answer: a status and the `{code, message}` body.
@@ -52,7 +56,7 @@ impl ApiError {
         }
     }
 
-    fn internal(what: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(what: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %what, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -208,6 +212,12 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/v1/register", post(register))
         .route("/auth/v1/whoami", get(whoami))
         .route("/sync/v1/sync", post(crate::sync_api::sync))
+        .route(
+            "/photos/v1/blobs/{sha256}",
+            get(crate::photos_api::get_blob)
+                .head(crate::photos_api::head_blob)
+                .patch(crate::photos_api::patch_blob),
+        )
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

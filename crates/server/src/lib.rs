@@ -10,7 +10,9 @@
 
 pub mod accounts;
 pub mod attempts;
+pub mod blobs;
 pub mod cli;
 pub mod http;
+pub mod photos_api;
 pub mod store;
 pub mod sync_api;

@@ -278,7 +278,7 @@ fn round_trip(
                         if !writers.contains(&device_actor) {
                             writers.push(device_actor.clone());
                         }
-                        tx.put_case(&CaseWrite {
+                        let seq = tx.put_case(&CaseWrite {
                             case_id: &p.case_id,
                             doc: &applied.doc,
                             created_by: Some(&created_by),
@@ -289,7 +289,10 @@ fn round_trip(
                             updated_at: Some(now_ms()),
                             heads: &heads_hex(&applied.heads),
                             writers: &writers,
-                        })?
+                        })?;
+                        // The photos it references, for who may fetch them (docs/photos.md).
+                        tx.set_case_photos(&p.case_id, &applied.meta.blobs)?;
+                        seq
                     }
                 };
                 // The device holds what it pushed: later pulls send only what follows.

@@ -32,15 +32,25 @@ pub struct CaseMeta {
     pub status: String,
     pub created_by: String,
     pub assignee: Option<String>,
+    /// The SHA-256 of every photo and thumbnail the case refers to: who may fetch which blob.
+    pub blobs: Vec<String>,
 }
 
 impl CaseMeta {
     pub fn of(case: &Case) -> Self {
+        let mut blobs: Vec<String> = case
+            .photos
+            .values()
+            .flat_map(|p| std::iter::once(p.sha256.clone()).chain(p.thumb_sha256.clone()))
+            .collect();
+        blobs.sort();
+        blobs.dedup();
         Self {
             kind: case.kind.code().to_string(),
             status: case.status.code().to_string(),
             created_by: case.created_by.to_string(),
             assignee: case.assignee.map(|p| p.to_string()),
+            blobs,
         }
     }
 }

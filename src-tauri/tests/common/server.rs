@@ -60,6 +60,8 @@ impl TestServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = http::router(AppState {
             accounts: accounts.clone(),
+            // The desktop's tests move cases, not photo bytes.
+            blobs: None,
         });
         let thread = std::thread::Builder::new()
             .name(format!("fieldbook-server {addr}"))

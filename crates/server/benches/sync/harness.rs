@@ -957,8 +957,12 @@ impl Server {
             .build()?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let router = http::router(AppState { accounts })
-            .layer(axum::middleware::from_fn_with_state(meter.clone(), measure));
+        // Sync only: no photo blobs.
+        let router = http::router(AppState {
+            accounts,
+            blobs: None,
+        })
+        .layer(axum::middleware::from_fn_with_state(meter.clone(), measure));
         runtime.spawn(async move {
             if let Err(e) = http::serve(listener, router, None, std::future::pending()).await {
                 eprintln!("the bench server stopped: {e}");

@@ -204,6 +204,17 @@ pub struct CasePage {
     pub remaining: u64,
 }
 
+/// A photo upload in progress (`docs/photos.md`): `received` of `total` bytes have arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The SHA-256 (lower-case hex) the whole blob must have.
+    pub sha256: String,
+    pub total: u64,
+    pub received: u64,
+    pub started_by_device: Uuid,
+    pub started_at: i64,
+}
+
 /// Every storage operation, inside one transaction.
 pub trait Tx {
     // Teams and users.
@@ -319,6 +330,28 @@ pub trait Tx {
         response: &[u8],
         now: i64,
     ) -> Result<()>;
+
+    // Photos (`docs/photos.md`).
+    /// Replaces the photo blobs (SHA-256, hex) a case references: its photo keys and their
+    /// thumbnails' hashes. Called with each stored document, in the same transaction.
+    fn set_case_photos(&self, case_id: &str, sha256s: &[String]) -> Result<()>;
+    /// The blobs a case references, sorted.
+    fn case_photos(&self, case_id: &str) -> Result<Vec<String>>;
+    /// Whether some case the viewer may see (the rule of [`Tx::cases_since`]) references the blob.
+    fn photo_visible(&self, viewer: &Viewer, sha256: &str) -> Result<bool>;
+    /// The upload in progress for a blob.
+    fn upload(&self, sha256: &str) -> Result<Option<Upload>>;
+    /// Starts an upload, replacing (and discarding the chunks of) any other of the same blob.
+    fn start_upload(&self, upload: &Upload) -> Result<()>;
+    /// Stores a chunk at `offset` (which must be the upload's `received`) and moves `received`
+    /// past it.
+    fn append_upload_chunk(&self, sha256: &str, offset: u64, data: &[u8]) -> Result<()>;
+    /// The bytes received so far, in order.
+    fn upload_data(&self, sha256: &str) -> Result<Vec<u8>>;
+    /// Forgets an upload and its chunks (none: nothing happens).
+    fn delete_upload(&self, sha256: &str) -> Result<()>;
+    /// Forgets the uploads started before `started_before` (ms) and their chunks; how many.
+    fn expire_uploads(&self, started_before: i64) -> Result<u64>;
 }
 
 /// A server store. Shared between request handlers (`Arc<dyn Store>`); holds no per-connection

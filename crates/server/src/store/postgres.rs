@@ -56,7 +56,7 @@ use uuid::Uuid;
 use super::pool::Pool;
 use super::{
     CasePage, CaseRecord, CaseWrite, Device, DeviceListing, NewDevice, NewUser, Result, Role,
-    Store, StoreError, Team, Tx, User, UserCredentials, Viewer,
+    Store, StoreError, Team, Tx, Upload, User, UserCredentials, Viewer,
 };
 
 /// The schema migrations, in order; file `N` takes the database to schema version `N`.
@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0005_departures.sql"),
     include_str!("../../../../migrations/server/postgres/0006_case_heads.sql"),
     include_str!("../../../../migrations/server/postgres/0007_departed_index.sql"),
+    include_str!("../../../../migrations/server/postgres/0008_photos.sql"),
 ];
 
 /// The schema version this build writes.
@@ -1069,5 +1070,136 @@ impl Tx for PgTx<'_> {
             });
         }
         Ok(())
+    }
+
+    fn set_case_photos(&self, case_id: &str, sha256s: &[String]) -> Result<()> {
+        self.execute("DELETE FROM case_photos WHERE case_id = $1", &[&case_id])?;
+        if !sha256s.is_empty() {
+            self.execute(
+                "INSERT INTO case_photos (case_id, sha256)
+                 SELECT $1, s FROM unnest($2::text[]) AS s ON CONFLICT DO NOTHING",
+                &[&case_id, &sha256s],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn case_photos(&self, case_id: &str) -> Result<Vec<String>> {
+        self.query(
+            "SELECT sha256 FROM case_photos WHERE case_id = $1 ORDER BY sha256",
+            &[&case_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
+    fn photo_visible(&self, viewer: &Viewer, sha256: &str) -> Result<bool> {
+        // The same rule as `cases_since`.
+        let (filter, who) = match viewer.role {
+            Role::Admin => ("", None),
+            Role::TeamLeader => match viewer.team_id {
+                Some(team) => ("AND c.team_id = $2", Some(team.to_string())),
+                None => return Ok(false),
+            },
+            Role::Officer => (
+                "AND (c.assignee = $2 OR c.created_by = $2)",
+                Some(viewer.person_id.to_string()),
+            ),
+        };
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM case_photos p JOIN cases c ON c.case_id = p.case_id
+                            WHERE p.sha256 = $1 {filter})"
+        );
+        let row = match &who {
+            Some(who) => self.query_one(&sql, &[&sha256, who])?,
+            None => self.query_one(&sql, &[&sha256])?,
+        };
+        Ok(row.try_get(0)?)
+    }
+
+    fn upload(&self, sha256: &str) -> Result<Option<Upload>> {
+        self.query_opt(
+            "SELECT total, received, started_by_device, started_at FROM uploads
+             WHERE sha256 = $1",
+            &[&sha256],
+        )?
+        .map(|r| {
+            Ok(Upload {
+                sha256: sha256.to_owned(),
+                total: to_u64(r.try_get(0)?, "upload length")?,
+                received: to_u64(r.try_get(1)?, "upload offset")?,
+                started_by_device: r.try_get(2)?,
+                started_at: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn start_upload(&self, upload: &Upload) -> Result<()> {
+        self.delete_upload(&upload.sha256)?;
+        self.execute(
+            "INSERT INTO uploads (sha256, total, received, started_by_device, started_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &upload.sha256,
+                &to_i64(upload.total)?,
+                &to_i64(upload.received)?,
+                &upload.started_by_device,
+                &upload.started_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_upload_chunk(&self, sha256: &str, offset: u64, data: &[u8]) -> Result<()> {
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or_else(|| StoreError::Corrupt("upload offset out of range".into()))?;
+        let moved = self.execute(
+            "UPDATE uploads SET received = $3 WHERE sha256 = $1 AND received = $2",
+            &[&sha256, &to_i64(offset)?, &to_i64(end)?],
+        )?;
+        if moved != 1 {
+            return Err(StoreError::Conflict {
+                code: "offset_mismatch",
+                message: format!("no upload of {sha256} at offset {offset}"),
+            });
+        }
+        self.execute(
+            "INSERT INTO upload_chunks (sha256, byte_offset, data) VALUES ($1, $2, $3)",
+            &[&sha256, &to_i64(offset)?, &data],
+        )?;
+        Ok(())
+    }
+
+    fn upload_data(&self, sha256: &str) -> Result<Vec<u8>> {
+        let rows = self.query(
+            "SELECT data FROM upload_chunks WHERE sha256 = $1 ORDER BY byte_offset",
+            &[&sha256],
+        )?;
+        let mut out = Vec::new();
+        for r in &rows {
+            out.extend_from_slice(r.try_get::<_, &[u8]>(0)?);
+        }
+        Ok(out)
+    }
+
+    fn delete_upload(&self, sha256: &str) -> Result<()> {
+        self.execute("DELETE FROM upload_chunks WHERE sha256 = $1", &[&sha256])?;
+        self.execute("DELETE FROM uploads WHERE sha256 = $1", &[&sha256])?;
+        Ok(())
+    }
+
+    fn expire_uploads(&self, started_before: i64) -> Result<u64> {
+        self.execute(
+            "DELETE FROM upload_chunks WHERE sha256 IN
+                 (SELECT sha256 FROM uploads WHERE started_at < $1)",
+            &[&started_before],
+        )?;
+        self.execute(
+            "DELETE FROM uploads WHERE started_at < $1",
+            &[&started_before],
+        )
     }
 }

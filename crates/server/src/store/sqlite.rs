@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::pool::Pool;
 use super::{
     CasePage, CaseRecord, CaseWrite, Device, DeviceListing, NewDevice, NewUser, Result, Role,
-    Store, StoreError, Team, Tx, User, UserCredentials, Viewer,
+    Store, StoreError, Team, Tx, Upload, User, UserCredentials, Viewer,
 };
 
 /// The schema migrations, in order; file `N` takes the database to `user_version = N`.
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0005_departures.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_case_heads.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_departed_index.sql"),
+    include_str!("../../../../migrations/server/sqlite/0008_photos.sql"),
 ];
 
 /// The schema version this build writes.
@@ -890,5 +891,152 @@ impl Tx for SqliteTx<'_> {
                 )
             })?;
         Ok(())
+    }
+
+    fn set_case_photos(&self, case_id: &str, sha256s: &[String]) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM case_photos WHERE case_id = ?1")?
+            .execute([case_id])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO case_photos (case_id, sha256) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for sha in sha256s {
+            insert.execute(params![case_id, sha])?;
+        }
+        Ok(())
+    }
+
+    fn case_photos(&self, case_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sha256 FROM case_photos WHERE case_id = ?1 ORDER BY sha256")?
+            .query_map([case_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn photo_visible(&self, viewer: &Viewer, sha256: &str) -> Result<bool> {
+        // The same rule as `cases_since`.
+        let (filter, who) = match viewer.role {
+            Role::Admin => ("", None),
+            Role::TeamLeader => match viewer.team_id {
+                Some(team) => ("AND c.team_id = ?2", Some(team.to_string())),
+                None => return Ok(false),
+            },
+            Role::Officer => (
+                "AND (c.assignee = ?2 OR c.created_by = ?2)",
+                Some(viewer.person_id.to_string()),
+            ),
+        };
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM case_photos p JOIN cases c ON c.case_id = p.case_id
+                            WHERE p.sha256 = ?1 {filter})"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(match who {
+            Some(who) => stmt.query_row(params![sha256, who], |r| r.get(0))?,
+            None => stmt.query_row([sha256], |r| r.get(0))?,
+        })
+    }
+
+    fn upload(&self, sha256: &str) -> Result<Option<Upload>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT total, received, started_by_device, started_at FROM uploads
+                 WHERE sha256 = ?1",
+            )?
+            .query_row([sha256], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(total, received, device, started_at)| {
+            Ok(Upload {
+                sha256: sha256.to_owned(),
+                total: to_u64(total, "upload length")?,
+                received: to_u64(received, "upload offset")?,
+                started_by_device: parse_uuid(&device)?,
+                started_at,
+            })
+        })
+        .transpose()
+    }
+
+    fn start_upload(&self, upload: &Upload) -> Result<()> {
+        self.delete_upload(&upload.sha256)?;
+        self.conn.execute(
+            "INSERT INTO uploads (sha256, total, received, started_by_device, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                upload.sha256,
+                to_i64(upload.total)?,
+                to_i64(upload.received)?,
+                upload.started_by_device.to_string(),
+                upload.started_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_upload_chunk(&self, sha256: &str, offset: u64, data: &[u8]) -> Result<()> {
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or_else(|| StoreError::Corrupt("upload offset out of range".into()))?;
+        let moved = self
+            .conn
+            .prepare_cached("UPDATE uploads SET received = ?3 WHERE sha256 = ?1 AND received = ?2")?
+            .execute(params![sha256, to_i64(offset)?, to_i64(end)?])?;
+        if moved != 1 {
+            return Err(StoreError::Conflict {
+                code: "offset_mismatch",
+                message: format!("no upload of {sha256} at offset {offset}"),
+            });
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO upload_chunks (sha256, byte_offset, data) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![sha256, to_i64(offset)?, data])?;
+        Ok(())
+    }
+
+    fn upload_data(&self, sha256: &str) -> Result<Vec<u8>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM upload_chunks WHERE sha256 = ?1 ORDER BY byte_offset",
+        )?;
+        let mut rows = stmt.query([sha256])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let chunk: Vec<u8> = row.get(0)?;
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    fn delete_upload(&self, sha256: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM upload_chunks WHERE sha256 = ?1")?
+            .execute([sha256])?;
+        self.conn
+            .prepare_cached("DELETE FROM uploads WHERE sha256 = ?1")?
+            .execute([sha256])?;
+        Ok(())
+    }
+
+    fn expire_uploads(&self, started_before: i64) -> Result<u64> {
+        self.conn.execute(
+            "DELETE FROM upload_chunks WHERE sha256 IN
+                 (SELECT sha256 FROM uploads WHERE started_at < ?1)",
+            [started_before],
+        )?;
+        let gone = self.conn.execute(
+            "DELETE FROM uploads WHERE started_at < ?1",
+            [started_before],
+        )?;
+        Ok(gone as u64)
     }
 }

@@ -217,6 +217,16 @@ pub struct PhotoAddedDto {
     pub added: bool,
 }
 
+/// What a photo transfer did (after a sync: this device's photos up, others' thumbnails down).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct PhotoSyncDto {
+    pub uploaded: u32,
+    pub bytes_sent: u64,
+    pub thumbnails: u32,
+    /// Thumbnails the server does not have yet (their device has not sent them).
+    pub waiting: u32,
+}
+
 /// Changing a photo's caption or visit. `visit: ""` unlinks it from its visit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
 #[serde(deny_unknown_fields)]
@@ -605,6 +615,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AddPhotoArgs::export_all(&cfg)?;
     PhotoAddedDto::export_all(&cfg)?;
     EditPhotoArgs::export_all(&cfg)?;
+    PhotoSyncDto::export_all(&cfg)?;
     HistoryEntryDto::export_all(&cfg)?;
     TemplateDto::export_all(&cfg)?;
     SectionDto::export_all(&cfg)?;

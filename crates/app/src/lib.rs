@@ -633,6 +633,68 @@ pub fn sync_now(ctx: &Ctx) -> AppResult<SyncReportDto> {
 
 /// [`sync_now`], calling `progress` after each page the server sends (never while the store is
 /// held), for a front end's "syncing 120 of 5,000".
+/// Lend the unlocked store to one step of a network exchange (never across a request, so the
+/// person can go on editing while it waits on the network); `sync_interrupted` if the device
+/// was locked meanwhile.
+fn lend(
+    ctx: &Ctx,
+    step: &mut dyn FnMut(&mut Store) -> fieldbook_client::Result<()>,
+) -> fieldbook_client::Result<()> {
+    let mut slot = ctx.slot();
+    let store = slot
+        .as_mut()
+        .ok_or(fieldbook_client::ClientError::Interrupted)?;
+    step(store)
+}
+
+/// Send this device's photos the server lacks and fetch the thumbnails of photos on its cases
+/// (run after [`sync_now`], so the server knows the references). The store is lent one step at a
+/// time, as for a sync; a cut connection resumes each photo where the server's copy stopped.
+pub fn sync_photos(ctx: &Ctx) -> AppResult<PhotoSyncDto> {
+    if !ctx.is_unlocked() {
+        return Err(AppError::Locked);
+    }
+    let r = fieldbook_client::transfer_photos_with(|step| lend(ctx, step), &mut |_| {});
+    match r {
+        Ok(r) => Ok(PhotoSyncDto {
+            uploaded: r.uploaded as u32,
+            bytes_sent: r.bytes_sent,
+            thumbnails: r.thumbnails as u32,
+            waiting: r.waiting as u32,
+        }),
+        Err(fieldbook_client::ClientError::Revoked(reason)) => {
+            wipe(ctx);
+            Err(AppError::Server(fieldbook_client::ClientError::Revoked(
+                administrators_reason(&reason).to_string(),
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fetch a photo's full version from the server (a photo another device took, opened here).
+/// False when the server does not have it yet.
+pub fn fetch_photo(ctx: &Ctx, case: &str, photo: &str) -> AppResult<bool> {
+    let sha = photo.trim().to_ascii_lowercase();
+    let held = ctx.with_store(|s| {
+        let c = s.load_case(s.find_case(case)?)?;
+        if !c.photos.contains_key(&sha) {
+            return Err(AppError::from(fieldbook_core::DomainError::UnknownPhoto {
+                photo: sha.chars().take(80).collect(),
+            }));
+        }
+        Ok(s.photo_blob(&sha, fieldbook_store::media::Variant::Full)?
+            .is_some())
+    })?;
+    if held {
+        return Ok(true);
+    }
+    Ok(fieldbook_client::fetch_photo_with(
+        |step| lend(ctx, step),
+        &sha,
+    )?)
+}
+
 pub fn sync_now_with_progress(
     ctx: &Ctx,
     mut progress: impl FnMut(SyncProgressDto),
@@ -641,25 +703,13 @@ pub fn sync_now_with_progress(
         return Err(AppError::Locked);
     }
     let now = ctx.now();
-    // The store is lent one step at a time, never across a network request, so the person can
-    // go on editing while a sync waits on the network.
-    let result = fieldbook_client::sync_with(
-        |step| {
-            let mut slot = ctx.slot();
-            let store = slot
-                .as_mut()
-                .ok_or(fieldbook_client::ClientError::Interrupted)?;
-            step(store)
-        },
-        now.millis(),
-        &mut |p| {
-            progress(SyncProgressDto {
-                pulled: p.pulled,
-                total: p.total,
-                pushed: p.pushed,
-            })
-        },
-    )
+    let result = fieldbook_client::sync_with(|step| lend(ctx, step), now.millis(), &mut |p| {
+        progress(SyncProgressDto {
+            pulled: p.pulled,
+            total: p.total,
+            pushed: p.pushed,
+        })
+    })
     .map_err(AppError::from);
     match result {
         Ok(r) => Ok(SyncReportDto {

@@ -23,6 +23,11 @@ pub enum PhotoCommand {
     },
     /// List a case's photos.
     List { reference: String },
+    /// Send this device's photos to the server (resuming any cut short) and fetch the
+    /// thumbnails of photos on its cases; run after `fieldbook sync`.
+    Sync,
+    /// Fetch a photo's full version from the server (a photo another device took).
+    Fetch { reference: String, hash: String },
     /// Write one of a case's photos to a file (the display version, or --thumb / --original).
     Export {
         reference: String,
@@ -107,6 +112,33 @@ pub fn photo(ctx: &Ctx, cmd: PhotoCommand, json: bool) -> Result<(), AppError> {
         }
         PhotoCommand::List { reference } => {
             out(json, &app::photos(ctx, &reference)?, print::photos);
+        }
+        PhotoCommand::Sync => {
+            let r = app::sync_photos(ctx)?;
+            out(json, &r, |r| {
+                format!(
+                    "Photos: sent {} ({} KB), fetched {} thumbnails{}",
+                    r.uploaded,
+                    r.bytes_sent.div_ceil(1024),
+                    r.thumbnails,
+                    if r.waiting > 0 {
+                        format!("; {} not on the server yet", r.waiting)
+                    } else {
+                        String::new()
+                    }
+                )
+            });
+        }
+        PhotoCommand::Fetch { reference, hash } => {
+            let fetched = app::fetch_photo(ctx, &reference, &hash)?;
+            out(json, &serde_json::json!({ "fetched": fetched }), |_| {
+                if fetched {
+                    "The photo is on this device".to_string()
+                } else {
+                    "The server does not have this photo yet: try again after its device syncs"
+                        .to_string()
+                }
+            });
         }
         PhotoCommand::Export {
             reference,

@@ -8,6 +8,8 @@
 //! decides what it accepts, the store how changes are kept. A front end calls it through
 //! `fieldbook-app`.
 
+mod photos;
+
 use std::time::Duration;
 
 use fieldbook_store::Store;
@@ -62,6 +64,10 @@ impl ClientError {
 }
 
 pub type Result<T> = std::result::Result<T, ClientError>;
+
+pub use photos::{
+    CHUNK, PhotoProgress, PhotoReport, fetch_photo_with, transfer_photos, transfer_photos_with,
+};
 
 /// `url` without a trailing slash, if it may be used: https, or http to loopback only.
 pub fn checked_url(url: &str) -> Result<String> {

@@ -25,6 +25,9 @@ use crate::{Result, Store};
 /// The photo file inside a device's data directory.
 pub const MEDIA_FILE: &str = "media.db";
 
+/// The version of `media.db`'s schema this build writes.
+const MEDIA_SCHEMA: u32 = 2;
+
 /// The schema of `media.db`, created on open when missing (its own `user_version`, so it can
 /// change without touching the case database's migrations).
 const SCHEMA: &str = "
@@ -43,7 +46,10 @@ CREATE TABLE IF NOT EXISTS media.sources (
     source_sha256 TEXT NOT NULL PRIMARY KEY,
     photo         TEXT NOT NULL
 ) WITHOUT ROWID;
-PRAGMA media.user_version = 1;
+CREATE TABLE IF NOT EXISTS media.on_server (
+    sha256 TEXT NOT NULL PRIMARY KEY
+) WITHOUT ROWID;
+PRAGMA media.user_version = 2;
 ";
 
 /// Which version of a photo.
@@ -149,13 +155,14 @@ pub(crate) fn attach(conn: &rusqlite::Connection, dir: &std::path::Path, key: &s
          PRAGMA media.synchronous = FULL;",
     )?;
     let version: u32 = conn.query_row("PRAGMA media.user_version", [], |r| r.get(0))?;
-    if version > 1 {
+    if version > MEDIA_SCHEMA {
         return Err(crate::StoreError::DatabaseNewer {
             found: version,
-            supported: 1,
+            supported: MEDIA_SCHEMA,
         });
     }
-    if version < 1 {
+    // Every statement of the schema is `IF NOT EXISTS`: running it again adds what is new.
+    if version < MEDIA_SCHEMA {
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
     }
     Ok(())
@@ -268,6 +275,50 @@ impl Store {
                 })
             })
             .optional()?)
+    }
+
+    /// The blobs this device holds that the server does not (as far as it knows): each photo's
+    /// thumbnails first, then full versions, then originals.
+    pub fn photo_blobs_to_upload(&self) -> Result<Vec<(String, Variant, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT photo, variant, sha256 FROM media.blobs b
+             WHERE NOT EXISTS (SELECT 1 FROM media.on_server s WHERE s.sha256 = b.sha256)
+             ORDER BY CASE variant WHEN 'thumb' THEN 0 WHEN 'full' THEN 1 ELSE 2 END, photo",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(p, v, s)| Some((p, Variant::from_code(&v)?, s)))
+            .collect())
+    }
+
+    /// The server holds this blob whole (uploaded, or fetched from it).
+    pub fn mark_uploaded(&mut self, sha256: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO media.on_server (sha256) VALUES (?1) ON CONFLICT DO NOTHING",
+            )?
+            .execute([sha256])?;
+        Ok(())
+    }
+
+    /// Photos on this device's cases whose thumbnail it does not hold: (photo, thumbnail hash).
+    pub fn thumbnails_to_fetch(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT p.sha256, p.thumb_sha256 FROM photos p
+             WHERE p.thumb_sha256 IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM media.blobs b
+                               WHERE b.photo = p.sha256 AND b.variant = 'thumb')
+             ORDER BY p.sha256",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Which versions of a photo this device holds.

@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_places.sql",
         include_str!("../../../migrations/device/0006_places.sql"),
     ),
+    (
+        7,
+        "0007_photo_thumbs.sql",
+        include_str!("../../../migrations/device/0007_photo_thumbs.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

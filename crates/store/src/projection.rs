@@ -161,8 +161,8 @@ fn delete_visit(tx: &Transaction<'_>, visit_id: &str) -> Result<()> {
 fn insert_photos(tx: &Transaction<'_>, pk: i64, case: &Case) -> Result<()> {
     for photo in case.photos.values() {
         tx.prepare_cached(
-            "INSERT INTO photos (case_pk, sha256, visit_id, mime, bytes, width, height, taken_at, lat, lon, caption)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO photos (case_pk, sha256, visit_id, mime, bytes, width, height, taken_at, lat, lon, caption, thumb_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             pk,
@@ -176,6 +176,7 @@ fn insert_photos(tx: &Transaction<'_>, pk: i64, case: &Case) -> Result<()> {
             photo.location.as_ref().map(|l| l.lat),
             photo.location.as_ref().map(|l| l.lon),
             photo.caption,
+            photo.thumb_sha256,
         ])?;
     }
     Ok(())

@@ -319,7 +319,8 @@ fn apply(
     Ok(answer.remaining == 0 && store.outgoing(MAX_BATCH)?.is_empty())
 }
 
-fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress), now: i64) -> Result<SyncReport>
+/// The server this device signed in to, read through a lent store; `not_signed_in` if none.
+fn signed_in<F>(with_store: &mut F) -> Result<fieldbook_store::ServerLink>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
@@ -328,7 +329,14 @@ where
         link = s.server_link()?;
         Ok(())
     })?;
-    let link = link.ok_or(ClientError::NotSignedIn)?;
+    link.ok_or(ClientError::NotSignedIn)
+}
+
+fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress), now: i64) -> Result<SyncReport>
+where
+    F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
+{
+    let link = signed_in(with_store)?;
     let client = http()?;
     let mut report = SyncReport::default();
     for _ in 0..MAX_ROUNDS {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fieldbook_store::Store;
 use fieldbook_store::media::{BlobIn, Variant};
 
-use crate::{ClientError, Result, failure};
+use crate::{ClientError, Result, failure, signed_in};
 
 /// Bytes per PATCH: under the server's 1 MiB body limit, small enough to resume cheaply on a
 /// poor connection.
@@ -146,16 +146,14 @@ pub fn transfer_photos_with<F>(
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
-    let mut link = None;
+    let link = signed_in(&mut with_store)?;
     let mut pending = Vec::new();
     let mut wanted = Vec::new();
     with_store(&mut |s| {
-        link = s.server_link()?;
         pending = s.photo_blobs_to_upload()?;
         wanted = s.thumbnails_to_fetch()?;
         Ok(())
     })?;
-    let link = link.ok_or(ClientError::NotSignedIn)?;
     let client = http()?;
     let total = pending.len() + wanted.len();
     let mut report = PhotoReport::default();
@@ -273,12 +271,7 @@ pub fn fetch_photo_with<F>(mut with_store: F, photo: &str) -> Result<bool>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
-    let mut link = None;
-    with_store(&mut |s| {
-        link = s.server_link()?;
-        Ok(())
-    })?;
-    let link = link.ok_or(ClientError::NotSignedIn)?;
+    let link = signed_in(&mut with_store)?;
     let client = http()?;
     fetch(&client, &link, &mut with_store, photo, Variant::Full, photo)
 }

@@ -706,7 +706,8 @@ fn validate_caption(text: &str) -> Result<&str, DomainError> {
     Ok(t)
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+/// Whether `s` names a photo or blob: a SHA-256 as 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 

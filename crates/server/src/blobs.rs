@@ -32,10 +32,8 @@ pub struct Blobs {
     place: String,
 }
 
-/// Whether `text` is a SHA-256 as blobs are named: 64 lower-case hex digits.
-pub fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
+/// Whether `text` is a SHA-256 as blobs are named: the domain's rule for photo names.
+pub use fieldbook_core::case::is_sha256_hex;
 
 impl Blobs {
     /// Blobs in a local directory, created (0700) if missing.

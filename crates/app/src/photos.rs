@@ -106,7 +106,22 @@ pub fn add_photo(ctx: &Ctx, args: AddPhotoArgs, bytes: &[u8]) -> AppResult<Photo
         .filter(|v| !v.trim().is_empty())
         .map(parse::<VisitId>)
         .transpose()?;
-    let keep_original = ctx.with_store(|s| setting_bool(s, KEEP_ORIGINALS))?;
+    // The same file attached to this case before: nothing to decode or change.
+    let source = fieldbook_store::media::sha256_hex(bytes);
+    let (keep_original, known) = ctx.with_store(|s| {
+        let case = s.load_case(s.find_case(&args.case)?)?;
+        let known = s
+            .photo_for_source(&source)?
+            .and_then(|sha| case.photos.get(&sha).map(|p| photo_dto(s, p)))
+            .transpose()?;
+        Ok((setting_bool(s, KEEP_ORIGINALS)?, known))
+    })?;
+    if let Some(photo) = known {
+        return Ok(PhotoAddedDto {
+            photo,
+            added: false,
+        });
+    }
     // The expensive part (decoding, resizing, encoding) runs without holding the store.
     let settings = fieldbook_media::Settings {
         keep_original,

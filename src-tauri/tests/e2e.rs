@@ -88,6 +88,16 @@ fn open_unlocked(dir: &tempfile::TempDir) -> Result<Harness> {
     Ok(h)
 }
 
+/// Clicks the link with this text once the list shows it (the list loads after the heading, and
+/// a background sync may draw it again, so a link found too early can be missing or stale).
+fn click_link(h: &Harness, text: &str) -> Result<()> {
+    h.wait_for(&format!("the link {text:?}"), driver::WAIT, |h| {
+        let link = h.find_link(text)?;
+        h.click(&link)?;
+        Ok(Some(()))
+    })
+}
+
 /// The "Showing 1 to N of N cases" line once the list has loaded.
 fn case_count(h: &Harness) -> Result<String> {
     h.wait_for_text("[data-testid=case-count]", "Showing")
@@ -148,7 +158,7 @@ fn unlock_list_open_a_case_and_relaunch() -> Result<()> {
 
     // Open the first case by its reference.
     let reference = &refs[0];
-    h.click(&h.find_link(reference)?)?;
+    click_link(&h, reference)?;
     h.wait_for_heading(CASES[0].1)?;
     let page = h.text(&h.find_css("main")?)?;
     assert!(
@@ -211,7 +221,7 @@ fn a_killed_app_opens_its_device_again() -> Result<()> {
     unlock_with(&h, PASSPHRASE)?;
     h.wait_for_heading("My cases")?;
     assert_eq!(case_count(&h)?, "Showing 1 to 3 of 3 cases");
-    h.click(&h.find_link(&refs[2])?)?;
+    click_link(&h, &refs[2])?;
     h.wait_for_heading(CASES[2].1)?;
     h.quit()
 }
@@ -360,7 +370,7 @@ fn create_a_case_record_a_visit_submit_and_find_it_all_after_a_relaunch() -> Res
     unlock_with(&h, PASSPHRASE)?;
     h.wait_for_heading("My cases")?;
     assert_eq!(case_count(&h)?, "Showing 1 to 4 of 4 cases");
-    h.click(&h.find_link(&reference)?)?;
+    click_link(&h, &reference)?;
     h.wait_for_heading("Riverside Fish Bar")?;
     let page = h.text(&h.find_css("main")?)?;
     assert!(page.contains("Submitted"), "status not shown: {page}");
@@ -779,7 +789,7 @@ fn a_conflict_from_two_devices_is_shown_and_settled_in_the_window() -> Result<()
         fieldbook_app::sync_now(&laptop).map_err(e)?;
     }
     let mut h = open_unlocked(&dir)?;
-    h.click(&h.find_link(&reference)?)?;
+    click_link(&h, &reference)?;
     let banner = h.wait_for_text("[data-testid=conflict]", "Two people changed the title")?;
     for want in [
         "The Golden Spoon (closed)",

@@ -1103,3 +1103,93 @@ fn device_numbers_and_names_are_checked() {
         "nothing written"
     );
 }
+
+#[test]
+fn near_me_lists_the_nearest_cases_first_and_those_with_no_location_last() {
+    use fieldbook_core::geo::{LatLon, distance_m};
+    use fieldbook_core::{Location, LocationSource};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path());
+    // 40 cases scattered over Leeds (about 20 km across), every fifth with no location.
+    let batch = (0..40)
+        .map(|i: i64| {
+            let mut new = case(&format!("Case {i:02}"), "LS1 1AA", None);
+            if i % 5 != 4 {
+                let (lat, lon) = (
+                    53.70 + ((i * 37) % 19) as f64 * 0.01,
+                    -1.70 + ((i * 53) % 23) as f64 * 0.015,
+                );
+                new.location = Some(
+                    Location::new(lat, lon, None, LocationSource::Gazetteer, Timestamp(T0))
+                        .unwrap(),
+                );
+            }
+            let kind = if i % 2 == 0 {
+                CaseKind::Housing
+            } else {
+                CaseKind::General
+            };
+            (kind, new)
+        })
+        .collect();
+    store.create_cases(batch, Timestamp(T0)).unwrap();
+    let here = LatLon::new(53.7997, -1.5492).unwrap();
+    let query = |descending: bool, limit: u32, offset: u32| CaseQuery {
+        sort: CaseSort::Distance,
+        near: Some((here.lat(), here.lon())),
+        descending,
+        limit,
+        offset,
+        ..Default::default()
+    };
+    let all = store.list_cases(&query(false, 500, 0)).unwrap();
+    assert_eq!(all.total, 40);
+    let metres: Vec<Option<f64>> = all
+        .rows
+        .iter()
+        .map(|r| Some(distance_m(here, LatLon::new(r.lat?, r.lon?).unwrap())))
+        .collect();
+    let located: Vec<f64> = metres.iter().map_while(|m| *m).collect();
+    assert_eq!(located.len(), 32, "the 32 located cases first: {metres:?}");
+    assert!(metres[32..].iter().all(Option::is_none));
+    assert!(
+        located.windows(2).all(|w| w[0] <= w[1]),
+        "nearest first by true (geodesic) distance: {located:?}"
+    );
+    // Farthest first when descending; still no location last.
+    let far = store.list_cases(&query(true, 500, 0)).unwrap();
+    let far_ids: Vec<_> = far.rows[..32].iter().map(|r| &r.case_id).collect();
+    let mut near_ids: Vec<_> = all.rows[..32].iter().map(|r| &r.case_id).collect();
+    near_ids.reverse();
+    assert_eq!(far_ids, near_ids);
+    assert!(far.rows[32..].iter().all(|r| r.lat.is_none()));
+    // Pages put together are the whole list; filters and search still apply.
+    let mut paged = Vec::new();
+    for offset in (0..40).step_by(9) {
+        let page = store.list_cases(&query(false, 9, offset)).unwrap();
+        assert_eq!(page.total, 40);
+        paged.extend(page.rows);
+    }
+    assert_eq!(paged, all.rows);
+    let housing = store
+        .list_cases(&CaseQuery {
+            kinds: vec![CaseKind::Housing],
+            ..query(false, 500, 0)
+        })
+        .unwrap();
+    let expected: Vec<_> = all
+        .rows
+        .iter()
+        .filter(|r| r.kind == "housing")
+        .cloned()
+        .collect();
+    assert_eq!(housing.rows, expected);
+    let searched = store
+        .list_cases(&CaseQuery {
+            search: Some("case 12".into()),
+            ..query(false, 500, 0)
+        })
+        .unwrap();
+    assert_eq!(searched.rows.len(), 1);
+    assert_eq!(searched.rows[0].title, "Case 12");
+}

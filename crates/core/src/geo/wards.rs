@@ -192,6 +192,46 @@ impl WardIndex {
     pub fn polygon_count(&self) -> usize {
         self.parts.len()
     }
+
+    /// The wards as a GeoJSON FeatureCollection in WGS84 (whatever the file was written in), one
+    /// MultiPolygon feature per ward with properties `code` and `name`, ordered by code: what a
+    /// map draws.
+    pub fn to_geojson(&self) -> String {
+        let mut polygons: Vec<Vec<&Polygon<f64>>> = vec![Vec::new(); self.wards.len()];
+        for (polygon, ward) in &self.parts {
+            polygons[*ward].push(polygon);
+        }
+        let ring = |line: &LineString<f64>| -> Vec<[f64; 2]> {
+            line.coords().map(|c| [c.x, c.y]).collect()
+        };
+        let features = self
+            .wards
+            .iter()
+            .zip(polygons)
+            .map(|(ward, parts)| {
+                let multi = parts.into_iter().map(|p| {
+                    std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .map(ring)
+                        .collect::<Vec<_>>()
+                });
+                let mut properties = JsonObject::new();
+                properties.insert("code".into(), ward.code.clone().into());
+                properties.insert("name".into(), ward.name.clone().into());
+                Feature {
+                    geometry: Some(geojson::Geometry::new_multi_polygon(multi)),
+                    properties: Some(properties),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        GeoJson::FeatureCollection(geojson::FeatureCollection {
+            features,
+            bbox: None,
+            foreign_members: None,
+        })
+        .to_string()
+    }
 }
 
 /// "feature 3", with the feature's id and, once known, its ward code and name.

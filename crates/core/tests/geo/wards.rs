@@ -287,3 +287,36 @@ fn british_national_grid_files_are_converted_and_other_systems_refused() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_map_gets_the_wards_back_as_wgs84_geojson_that_answers_the_same() {
+    let wards = index();
+    let text = wards.to_geojson();
+    let value: Value = serde_json::from_str(&text).expect("valid JSON");
+    let features = value["features"].as_array().expect("a feature list");
+    assert_eq!(features.len(), 4, "one feature per ward");
+    assert_eq!(
+        features[2]["properties"],
+        json!({"code": "E05900003", "name": "Millbrook East and Islands"})
+    );
+    assert_eq!(features[2]["geometry"]["type"], "MultiPolygon");
+    assert_eq!(
+        features[2]["geometry"]["coordinates"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "East and its island"
+    );
+    // Read back, it places points exactly as the file it came from, holes and islands too.
+    let again = WardIndex::from_geojson(&text).expect("the map's wards load again");
+    assert_eq!(again.wards(), wards.wards());
+    for lat in (0..40).map(|i| 51.98 + f64::from(i) * 0.001) {
+        for lon in (0..40).map(|i| -1.02 + f64::from(i) * 0.002) {
+            assert_eq!(
+                code_at(&again, lat, lon),
+                code_at(&wards, lat, lon),
+                "{lat}, {lon}"
+            );
+        }
+    }
+}

@@ -90,6 +90,9 @@ pub struct CaseSummaryDto {
     pub visit_count: i64,
     pub note_count: i64,
     pub photo_count: i64,
+    /// Metres from the list's `near` point, when the list was asked for one and the case has
+    /// a location.
+    pub distance_m: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
@@ -331,6 +334,10 @@ pub struct NewCaseArgs {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub accuracy_m: Option<f64>,
+    /// Where `lat`/`lon` came from: `device` (the device's position), `map` (picked on the
+    /// map), `gazetteer` (a property found by UPRN or postcode) or `manual` (typed; the
+    /// default).
+    pub location_source: Option<String>,
     /// YYYY-MM-DD.
     pub due: Option<String>,
 }
@@ -348,6 +355,8 @@ pub struct EditCaseArgs {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub accuracy_m: Option<f64>,
+    /// Where `lat`/`lon` came from, as for a new case (`manual` when absent).
+    pub location_source: Option<String>,
     /// Remove the case's location.
     #[serde(default)]
     pub clear_location: bool,
@@ -365,8 +374,13 @@ pub struct ListArgs {
     pub assignee: Option<String>,
     pub due_before: Option<String>,
     pub due_after: Option<String>,
-    /// due, updated, created, reference, title or relevance.
+    /// due, updated, created, reference, title, relevance or distance (nearest to
+    /// `near_lat`/`near_lon` first; cases with no location last).
     pub sort: Option<String>,
+    /// The point "near me" measures from (WGS84 degrees): needed by `sort: "distance"`, and
+    /// fills each case's `distance_m` whatever the order.
+    pub near_lat: Option<f64>,
+    pub near_lon: Option<f64>,
     #[serde(default)]
     pub descending: bool,
     pub limit: Option<u32>,
@@ -529,6 +543,18 @@ pub struct SyncActivityDto {
     /// How the last attempt failed (code and words); none after a success.
     pub error: Option<SyncErrorDto>,
     pub revoked_reason: Option<String>,
+    /// While photos move (after the cases): how far, in photos and in bytes of the current one.
+    pub photos: Option<PhotoProgressDto>,
+}
+
+/// Photos moving between this device and the server: `done` of `total` (uploads, then
+/// thumbnails fetched), and `sent` of `size` bytes of the photo being uploaded now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, TS)]
+pub struct PhotoProgressDto {
+    pub done: u32,
+    pub total: u32,
+    pub sent: u64,
+    pub size: u64,
 }
 
 /// A sync's failure as a front end shows it: the stable code and the device's words.
@@ -590,6 +616,42 @@ pub struct ResolveConflictArgs {
     pub actor: String,
 }
 
+/// What the map can show on this device, offline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct MapDto {
+    /// The offline basemap pack an administrator loaded (an MBTiles file), if any. Its tiles
+    /// come through the shell's `fbtiles` protocol.
+    pub basemap: Option<BasemapDto>,
+    /// Whether tiles the pack lacks may come from the council's tile server (setting
+    /// `map.tile_url`). When false, drawing the map sends nothing off the device.
+    pub online_tiles: bool,
+    /// The ward boundaries loaded on this device, as a GeoJSON FeatureCollection in WGS84 (one
+    /// MultiPolygon per ward, properties `code` and `name`), or none.
+    pub wards: Option<String>,
+}
+
+/// An MBTiles basemap pack, as its metadata describes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct BasemapDto {
+    pub name: String,
+    /// The tiles' image format: `png`, `jpg` or `webp`.
+    pub format: String,
+    pub min_zoom: u8,
+    pub max_zoom: u8,
+    /// West, south, east, north in WGS84 degrees.
+    pub bounds: Option<[f64; 4]>,
+    /// Longitude, latitude and zoom to open at.
+    pub center: Option<[f64; 3]>,
+    pub attribution: Option<String>,
+}
+
+/// One device setting and its value (defaults included).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, TS)]
+pub struct SettingDto {
+    pub key: String,
+    pub value: String,
+}
+
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -645,6 +707,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AssignArgs::export_all(&cfg)?;
     ConflictValueDto::export_all(&cfg)?;
     ResolveConflictArgs::export_all(&cfg)?;
+    MapDto::export_all(&cfg)?;
+    BasemapDto::export_all(&cfg)?;
+    SettingDto::export_all(&cfg)?;
+    PhotoProgressDto::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())
 }

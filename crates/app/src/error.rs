@@ -18,6 +18,10 @@ pub enum AppError {
     /// A photo file was refused (empty, too large, damaged, not a JPEG or PNG...).
     #[error(transparent)]
     Photo(#[from] fieldbook_media::MediaError),
+    #[error(
+        "no address list (gazetteer) is loaded on this device: ask an administrator to load one"
+    )]
+    NoGazetteer,
 }
 
 impl AppError {
@@ -29,6 +33,7 @@ impl AppError {
             // Codes the server or the client name pass through as they are.
             Self::Server(e) => e.code(),
             Self::Photo(e) => e.code(),
+            Self::NoGazetteer => "no_gazetteer",
         }
     }
 
@@ -53,7 +58,7 @@ impl AppError {
         }
     }
 
-    pub(crate) fn input(field: &str, message: impl Into<String>) -> Self {
+    pub fn input(field: &str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field: field.to_string(),
             message: message.into(),

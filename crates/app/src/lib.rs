@@ -10,6 +10,7 @@
 mod conflicts;
 pub mod dto;
 mod error;
+mod map;
 mod photos;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use conflicts::{conflicts, resolve_conflict};
 pub use dto::*;
 pub use error::{AppError, AppResult, ErrorDto};
 pub use fieldbook_store::StoreError;
+pub use map::{load_basemap, map_info, map_tile};
 pub use photos::{
     DEFAULT_MAX_VISIT_DISTANCE_M, SETTINGS, add_photo, edit_photo, find_place, load_gazetteer,
     load_wards, photo_data, photos, set_setting, settings,
@@ -49,6 +51,8 @@ pub struct Ctx {
     data_dir: PathBuf,
     store: Mutex<Option<Store>>,
     clock: Clock,
+    /// The basemap pack, opened on first use (see `map.rs`).
+    basemap: Mutex<Option<fieldbook_store::basemap::Basemap>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -70,6 +74,7 @@ impl Ctx {
             data_dir: data_dir.into(),
             store: Mutex::new(None),
             clock,
+            basemap: Mutex::new(None),
         }
     }
 
@@ -124,6 +129,14 @@ fn location(
             "location",
             "give both latitude and longitude, or neither",
         )),
+    }
+}
+
+/// Where a typed-in or picked location came from: `manual` unless the front end says.
+fn source_or_manual(source: Option<String>) -> AppResult<LocationSource> {
+    match blank_to_none(source) {
+        None => Ok(LocationSource::Manual),
+        Some(s) => parse(&s),
     }
 }
 
@@ -198,7 +211,7 @@ fn new_case_from(args: NewCaseArgs, now: Timestamp) -> AppResult<(CaseKind, NewC
         args.lat,
         args.lon,
         args.accuracy_m,
-        LocationSource::Manual,
+        source_or_manual(args.location_source)?,
         now,
     )?;
     Ok((
@@ -260,10 +273,36 @@ pub fn list_cases(ctx: &Ctx, args: ListArgs) -> AppResult<CasePageDto> {
                 CaseSort::Due
             }
         }
-        Some(s) => CaseSort::ALL.into_iter().find(|c| c.code() == s).ok_or_else(|| {
-            AppError::input("sort", format!("'{s}' is not a sort order (due, updated, created, reference, title, relevance)"))
-        })?,
+        Some(s) => CaseSort::ALL
+            .into_iter()
+            .chain([CaseSort::Distance])
+            .find(|c| c.code() == s)
+            .ok_or_else(|| {
+                AppError::input(
+                    "sort",
+                    format!(
+                        "'{s}' is not a sort order (due, updated, created, reference, title, \
+                         relevance, distance)"
+                    ),
+                )
+            })?,
     };
+    let near = match (args.near_lat, args.near_lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => Some(fieldbook_core::geo::LatLon::new(lat, lon)?),
+        _ => {
+            return Err(AppError::input(
+                "near",
+                "give both latitude and longitude of the point to measure from, or neither",
+            ));
+        }
+    };
+    if sort == CaseSort::Distance && near.is_none() {
+        return Err(AppError::input(
+            "near",
+            "sorting by distance needs a point to measure from: your position, or a place",
+        ));
+    }
     let limit = args.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_PAGE {
         return Err(AppError::input(
@@ -298,13 +337,18 @@ pub fn list_cases(ctx: &Ctx, args: ListArgs) -> AppResult<CasePageDto> {
             due_before,
             due_after,
             sort,
+            near: near.map(|p| (p.lat(), p.lon())),
             descending: args.descending,
             limit,
             offset: args.offset.unwrap_or(0),
         };
         let page = s.list_cases(&q)?;
         Ok(CasePageDto {
-            cases: page.rows.into_iter().map(summary_dto).collect(),
+            cases: page
+                .rows
+                .into_iter()
+                .map(|row| summary_dto(row, near))
+                .collect(),
             total: page.total,
             offset: q.offset,
             limit,
@@ -349,7 +393,7 @@ pub fn edit_case(ctx: &Ctx, args: EditCaseArgs) -> AppResult<CaseDto> {
             args.lat,
             args.lon,
             args.accuracy_m,
-            LocationSource::Manual,
+            source_or_manual(args.location_source)?,
             now,
         )?
         .map(Some)
@@ -651,10 +695,26 @@ fn lend(
 /// (run after [`sync_now`], so the server knows the references). The store is lent one step at a
 /// time, as for a sync; a cut connection resumes each photo where the server's copy stopped.
 pub fn sync_photos(ctx: &Ctx) -> AppResult<PhotoSyncDto> {
+    sync_photos_with_progress(ctx, |_| {})
+}
+
+/// [`sync_photos`], telling `progress` how far it has got: before each photo and after each
+/// chunk of an upload.
+pub fn sync_photos_with_progress(
+    ctx: &Ctx,
+    mut progress: impl FnMut(PhotoProgressDto),
+) -> AppResult<PhotoSyncDto> {
     if !ctx.is_unlocked() {
         return Err(AppError::Locked);
     }
-    let r = fieldbook_client::transfer_photos_with(|step| lend(ctx, step), &mut |_| {});
+    let r = fieldbook_client::transfer_photos_with(|step| lend(ctx, step), &mut |p| {
+        progress(PhotoProgressDto {
+            done: p.done as u32,
+            total: p.total as u32,
+            sent: p.blob_sent,
+            size: p.blob_size,
+        })
+    });
     match r {
         Ok(r) => Ok(PhotoSyncDto {
             uploaded: r.uploaded as u32,
@@ -836,7 +896,13 @@ pub fn templates() -> Vec<TemplateDto> {
 
 // ---------------------------------------------------------------- shaping
 
-fn summary_dto(r: CaseRow) -> CaseSummaryDto {
+fn summary_dto(r: CaseRow, near: Option<fieldbook_core::geo::LatLon>) -> CaseSummaryDto {
+    let distance_m = match (near, r.lat, r.lon) {
+        (Some(from), Some(lat), Some(lon)) => fieldbook_core::geo::LatLon::new(lat, lon)
+            .ok()
+            .map(|to| fieldbook_core::geo::distance_m(from, to).round()),
+        _ => None,
+    };
     let kind_label = r
         .kind
         .parse::<CaseKind>()
@@ -867,6 +933,7 @@ fn summary_dto(r: CaseRow) -> CaseSummaryDto {
         visit_count: r.visit_count,
         note_count: r.note_count,
         photo_count: r.photo_count,
+        distance_m,
     }
 }
 

@@ -25,7 +25,13 @@ pub const SETTINGS: &[(&str, &str)] = &[
         MAX_VISIT_DISTANCE,
         "metres: flag a visit recorded further than this from its case's location",
     ),
+    (
+        TILE_URL,
+        "the council's map tile server, https://…/{z}/{x}/{y}.png: tiles the basemap pack \
+         lacks come from it (none is asked while this is empty)",
+    ),
 ];
+pub(crate) const TILE_URL: &str = "map.tile_url";
 const KEEP_ORIGINALS: &str = "photos.keep_original";
 const MAX_VISIT_DISTANCE: &str = "visits.max_distance_m";
 /// A visit recorded further than this from its property is flagged, unless set otherwise.
@@ -60,6 +66,22 @@ pub fn set_setting(ctx: &Ctx, key: &str, value: &str) -> AppResult<()> {
                 ));
             }
         },
+        TILE_URL => {
+            if !["{z}", "{x}", "{y}"].iter().all(|p| value.contains(p)) {
+                return Err(AppError::input(
+                    "value",
+                    "a tile server address needs {z}, {x} and {y}, e.g. \
+                     https://tiles.anytown.gov.uk/{z}/{x}/{y}.png",
+                ));
+            }
+            let probe = value
+                .replace("{z}", "0")
+                .replace("{x}", "0")
+                .replace("{y}", "0");
+            fieldbook_client::checked_url(&probe)
+                .map_err(|e| AppError::input("value", e.to_string()))?;
+            Some(value.to_string())
+        }
         _ => {
             let known: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
             return Err(AppError::input(
@@ -88,6 +110,10 @@ pub fn settings(ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
                 MAX_VISIT_DISTANCE.to_string(),
                 max_visit_distance(s)?.to_string(),
             ),
+            (
+                TILE_URL.to_string(),
+                s.setting(TILE_URL)?.unwrap_or_default(),
+            ),
         ])
     })
 }
@@ -110,6 +136,9 @@ pub fn add_photo(ctx: &Ctx, args: AddPhotoArgs, bytes: &[u8]) -> AppResult<Photo
     let source = fieldbook_store::media::sha256_hex(bytes);
     let (keep_original, known) = ctx.with_store(|s| {
         let case = s.load_case(s.find_case(&args.case)?)?;
+        if let Some(v) = visit {
+            case.visit(v)?;
+        }
         let known = s
             .photo_for_source(&source)?
             .and_then(|sha| case.photos.get(&sha).map(|p| photo_dto(s, p)))
@@ -365,6 +394,9 @@ pub fn load_wards(ctx: &Ctx, geojson: &str) -> AppResult<usize> {
 pub fn find_place(ctx: &Ctx, query: &str) -> AppResult<Vec<PlaceDto>> {
     let query = query.trim();
     ctx.with_store(|s| {
+        if s.gazetteer_count()? == 0 {
+            return Err(AppError::NoGazetteer);
+        }
         let entries = if !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit()) {
             let uprn = fieldbook_core::case::parse_uprn(query)?
                 .ok_or_else(|| AppError::input("query", "enter a UPRN or a postcode"))?;

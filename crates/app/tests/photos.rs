@@ -304,6 +304,11 @@ fn a_property_is_found_offline_by_uprn_or_postcode() {
         );
     }
     csv += "12,1,1,91,0,\"Nowhere\",MB1 1AA\n";
+    assert_eq!(
+        app::find_place(&ctx, "MB1 1AA").unwrap_err().code(),
+        "no_gazetteer",
+        "before any address list is loaded, the device says so rather than finding nothing"
+    );
     let load = app::load_gazetteer(&ctx, csv.as_bytes()).unwrap();
     assert_eq!((load.loaded, load.refused), (2, 1));
     assert!(

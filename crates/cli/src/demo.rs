@@ -97,6 +97,7 @@ pub fn sample_case(i: u32) -> NewCaseArgs {
         )),
         postcode: Some(POSTCODES[n % POSTCODES.len()].into()),
         uprn: Some(format!("{}", 900_000_000_000u64 + u64::from(i))),
+        location_source: Some("gazetteer".into()),
         lat: Some(51.45 + f64::from(i % 1000) / 10_000.0),
         lon: Some(-2.60 + f64::from(i % 997) / 10_000.0),
         accuracy_m: Some(8.0),
@@ -160,6 +161,7 @@ pub fn run(json: bool, cases: u32) -> Result<(), AppError> {
             lat: Some(51.5034),
             lon: Some(-0.1276),
             accuracy_m: Some(5.0),
+            location_source: Some("gazetteer".into()),
             due: Some("2027-01-15".into()),
         },
     )?;

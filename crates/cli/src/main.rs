@@ -157,6 +157,9 @@ struct CreateArgs {
     lat: Option<f64>,
     #[arg(long, allow_negative_numbers = true, requires = "lat")]
     lon: Option<f64>,
+    /// Where --lat/--lon came from: manual (typed, the default), device, map or gazetteer.
+    #[arg(long, requires = "lat")]
+    source: Option<String>,
     /// Due date, YYYY-MM-DD.
     #[arg(long)]
     due: Option<String>,
@@ -182,9 +185,13 @@ struct ListArgs {
     /// Only cases due on or after this date.
     #[arg(long)]
     due_after: Option<String>,
-    /// due, updated, created, reference, title or relevance.
+    /// due, updated, created, reference, title, relevance or distance (from --near).
     #[arg(long)]
     sort: Option<String>,
+    /// LAT,LON: show each case's distance from this point ("near me"); `--sort distance`
+    /// lists the nearest first.
+    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
+    near: Option<(f64, f64)>,
     #[arg(long)]
     desc: bool,
     #[arg(long, default_value_t = 50)]
@@ -210,6 +217,9 @@ struct EditArgs {
     lat: Option<f64>,
     #[arg(long, allow_negative_numbers = true, requires = "lat")]
     lon: Option<f64>,
+    /// Where --lat/--lon came from: manual (typed, the default), device, map or gazetteer.
+    #[arg(long, requires = "lat")]
+    source: Option<String>,
     #[arg(long, conflicts_with_all = ["lat", "lon"])]
     clear_location: bool,
 }
@@ -556,6 +566,19 @@ fn run(cli: Cli) -> Result<(), AppError> {
     Ok(())
 }
 
+/// `LAT,LON` in degrees, e.g. `52.015,-1.005`.
+fn parse_point(s: &str) -> Result<(f64, f64), String> {
+    let (lat, lon) = s
+        .split_once(',')
+        .ok_or_else(|| format!("'{s}' is not LAT,LON, e.g. 52.015,-1.005"))?;
+    let number = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("'{}' is not a number of degrees", v.trim()))
+    };
+    Ok((number(lat)?, number(lon)?))
+}
+
 fn case_command(ctx: &Ctx, c: CaseCommand, json: bool) -> Result<(), AppError> {
     match c {
         CaseCommand::Create(a) => {
@@ -570,6 +593,7 @@ fn case_command(ctx: &Ctx, c: CaseCommand, json: bool) -> Result<(), AppError> {
                     lat: a.lat,
                     lon: a.lon,
                     accuracy_m: None,
+                    location_source: a.source,
                     due: a.due,
                 },
             )?;
@@ -588,6 +612,8 @@ fn case_command(ctx: &Ctx, c: CaseCommand, json: bool) -> Result<(), AppError> {
                     due_before: a.due_before,
                     due_after: a.due_after,
                     sort: a.sort,
+                    near_lat: a.near.map(|p| p.0),
+                    near_lon: a.near.map(|p| p.1),
                     descending: a.desc,
                     limit: Some(a.limit),
                     offset: Some(a.offset),
@@ -684,6 +710,7 @@ fn case_command(ctx: &Ctx, c: CaseCommand, json: bool) -> Result<(), AppError> {
                     lat: a.lat,
                     lon: a.lon,
                     accuracy_m: None,
+                    location_source: a.source,
                     clear_location: a.clear_location,
                 },
             )?;

@@ -59,6 +59,8 @@ pub enum PlaceCommand {
     LoadGazetteer { file: PathBuf },
     /// Replace the ward boundaries with an ONS-style GeoJSON file (WGS84 or EPSG:27700).
     LoadWards { file: PathBuf },
+    /// Make an MBTiles file of raster tiles (png, jpg or webp) the offline basemap.
+    LoadBasemap { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,6 +224,15 @@ pub fn place(ctx: &Ctx, cmd: PlaceCommand, json: bool) -> Result<(), AppError> {
             let wards = app::load_wards(ctx, &text)?;
             out(json, &serde_json::json!({ "wards": wards }), |_| {
                 format!("Loaded the boundaries of {wards} wards")
+            });
+        }
+        PlaceCommand::LoadBasemap { file } => {
+            let pack = app::load_basemap(ctx, &file)?;
+            out(json, &pack, |p| {
+                format!(
+                    "Loaded the basemap \"{}\" ({} tiles, zoom {} to {})",
+                    p.name, p.format, p.min_zoom, p.max_zoom
+                )
             });
         }
     }

@@ -39,9 +39,15 @@ pub fn page(p: &CasePageDto) -> String {
         "REFERENCE", "STATUS", "DUE", "KIND"
     );
     for c in &p.cases {
+        // A "near me" list says how far each case is.
+        let away = match c.distance_m {
+            Some(m) if m < 1000.0 => format!("  ({m:.0} m away)"),
+            Some(m) => format!("  ({:.1} km away)", m / 1000.0),
+            None => String::new(),
+        };
         let _ = writeln!(
             s,
-            "{:<16} {:<12} {:<10} {:<16} {}",
+            "{:<16} {:<12} {:<10} {:<16} {}{away}",
             c.reference,
             c.status_label,
             c.due.as_deref().unwrap_or("-"),

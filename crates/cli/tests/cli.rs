@@ -1340,3 +1340,92 @@ fn the_gazetteer_finds_a_property_by_uprn_or_postcode_and_settings_persist() {
     let reset = d.ok(&["setting", "set", "visits.max_distance_m", ""]);
     assert_eq!(reset["visits.max_distance_m"], "250");
 }
+
+#[test]
+fn near_me_lists_the_nearest_cases_first_with_how_far_each_is() {
+    let d = Device::officer();
+    for (title, lat) in [("Far", "52.03"), ("Near", "52.001"), ("Middle", "52.01")] {
+        d.create(&[
+            "--kind",
+            "general",
+            "--title",
+            title,
+            "--lat",
+            lat,
+            "--lon",
+            "-1.0",
+            "--source",
+            "gazetteer",
+        ]);
+    }
+    d.create(&["--kind", "general", "--title", "Nowhere"]);
+    let page = d.ok(&["case", "list", "--sort", "distance", "--near", "52.0,-1.0"]);
+    let got: Vec<(&str, &Value)> = page["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["title"].as_str().unwrap(), &c["distance_m"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Near", &Value::from(111.0)),
+            ("Middle", &Value::from(1113.0)),
+            ("Far", &Value::from(3338.0)),
+            ("Nowhere", &Value::Null),
+        ]
+    );
+    let near = page["cases"][0]["reference"].as_str().unwrap();
+    assert_eq!(d.show(near)["location"]["source"], "gazetteer");
+
+    let text = d.run(&["case", "list", "--sort", "distance", "--near", "52.0,-1.0"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Near  (111 m away)"), "{text}");
+    assert!(text.contains("Far  (3.3 km away)"), "{text}");
+
+    d.refuses("invalid_input", &["case", "list", "--sort", "distance"]);
+    let out = d.run(&["case", "list", "--near", "north"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not LAT,LON"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_administrator_loads_a_basemap_pack_and_a_vector_pack_is_refused() {
+    let d = Device::officer();
+    let pack = |name: &str, format: &str| {
+        let path = d.home().join(name);
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(&format!(
+            "CREATE TABLE metadata (name TEXT, value TEXT);
+             INSERT INTO metadata VALUES ('name', 'Millbrook'), ('format', '{format}'),
+                                         ('minzoom', '12'), ('maxzoom', '17');
+             CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,
+                                 tile_data BLOB);
+             INSERT INTO tiles VALUES (12, 2036, 2730, x'FFD8FFD9');"
+        ))
+        .unwrap();
+        path
+    };
+    let raster = pack("raster.mbtiles", "jpg");
+    let loaded = d.ok(&["place", "load-basemap", raster.to_str().unwrap()]);
+    assert_eq!(loaded["name"], "Millbrook");
+    assert_eq!(
+        (&loaded["min_zoom"], &loaded["max_zoom"]),
+        (&Value::from(12), &Value::from(17))
+    );
+    let text = d.run(&["place", "load-basemap", raster.to_str().unwrap()]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Loaded the basemap \"Millbrook\" (jpg tiles, zoom 12 to 17)"),
+        "{text}"
+    );
+    let vector = pack("vector.mbtiles", "pbf");
+    let message = d.refuses(
+        "invalid_basemap",
+        &["place", "load-basemap", vector.to_str().unwrap()],
+    );
+    assert!(message.contains("vector tiles"), "{message}");
+}

@@ -66,7 +66,8 @@ impl ClientError {
 pub type Result<T> = std::result::Result<T, ClientError>;
 
 pub use photos::{
-    CHUNK, PhotoProgress, PhotoReport, fetch_photo_with, transfer_photos, transfer_photos_with,
+    CHUNK, PhotoProgress, PhotoReport, fetch_photo_with, fetch_tile, transfer_photos,
+    transfer_photos_with,
 };
 
 /// `url` without a trailing slash, if it may be used: https, or http to loopback only.

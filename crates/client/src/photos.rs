@@ -294,3 +294,53 @@ fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
     }
     None
 }
+
+/// The largest map tile fetched from a tile server.
+const MAX_TILE: u64 = 2 * 1024 * 1024;
+
+/// One map tile from the council's tile server: `template` is an https URL (http only to
+/// loopback) with `{z}`, `{x}` and `{y}`. `None` when the server has no such tile (404).
+pub fn fetch_tile(template: &str, z: u8, x: u32, y: u32) -> Result<Option<(Vec<u8>, String)>> {
+    let url = template
+        .replace("{z}", &z.to_string())
+        .replace("{x}", &x.to_string())
+        .replace("{y}", &y.to_string());
+    let url = crate::checked_url(&url)?;
+    let res = http()?
+        .get(&url)
+        .send()
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if res.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !res.status().is_success() {
+        return Err(ClientError::Refused {
+            code: "tile_unavailable".into(),
+            message: format!("the tile server answered {}", res.status()),
+        });
+    }
+    let mime = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("image/png")
+        .to_string();
+    if !mime.starts_with("image/") {
+        return Err(ClientError::Refused {
+            code: "tile_unavailable".into(),
+            message: format!("the tile server sent {mime}, not an image"),
+        });
+    }
+    let mut body = Vec::new();
+    use std::io::Read;
+    res.take(MAX_TILE + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    if body.len() as u64 > MAX_TILE {
+        return Err(ClientError::Refused {
+            code: "tile_unavailable".into(),
+            message: "the tile server sent a tile over 2 MB".into(),
+        });
+    }
+    Ok(Some((body, mime)))
+}

@@ -37,6 +37,8 @@ pub enum StoreError {
     Document(String),
     #[error("that value is no longer in conflict (a sync settled it): look at the case again")]
     ConflictGone,
+    #[error("that file is not a basemap pack Fieldbook can show: {0}")]
+    InvalidBasemap(String),
 }
 
 impl StoreError {
@@ -57,6 +59,7 @@ impl StoreError {
             Self::Sqlite(_) => "database_error",
             Self::Document(_) => "document_error",
             Self::ConflictGone => "conflict_gone",
+            Self::InvalidBasemap(_) => "invalid_basemap",
         }
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! This crate must not know HTTP, Tauri or any UI: it serves `fieldbook-app`.
 
+pub mod basemap;
 mod conflicts;
 mod docs;
 mod drafts;

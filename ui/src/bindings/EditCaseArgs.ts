@@ -5,6 +5,10 @@
  */
 export type EditCaseArgs = { case: string, title: string | null, address: string | null, postcode: string | null, uprn: string | null, due: string | null, lat: number | null, lon: number | null, accuracy_m: number | null, 
 /**
+ * Where `lat`/`lon` came from, as for a new case (`manual` when absent).
+ */
+location_source: string | null, 
+/**
  * Remove the case's location.
  */
 clear_location: boolean, };

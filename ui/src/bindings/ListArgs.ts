@@ -6,6 +6,12 @@ export type ListArgs = { search: string | null, statuses: Array<string>, kinds: 
  */
 assignee: string | null, due_before: string | null, due_after: string | null, 
 /**
- * due, updated, created, reference, title or relevance.
+ * due, updated, created, reference, title, relevance or distance (nearest to
+ * `near_lat`/`near_lon` first; cases with no location last).
  */
-sort: string | null, descending: boolean, limit: number | null, offset: number | null, };
+sort: string | null, 
+/**
+ * The point "near me" measures from (WGS84 degrees): needed by `sort: "distance"`, and
+ * fills each case's `distance_m` whatever the order.
+ */
+near_lat: number | null, near_lon: number | null, descending: boolean, limit: number | null, offset: number | null, };

@@ -2,6 +2,12 @@
 
 export type NewCaseArgs = { kind: string, title: string, address: string | null, postcode: string | null, uprn: string | null, lat: number | null, lon: number | null, accuracy_m: number | null, 
 /**
+ * Where `lat`/`lon` came from: `device` (the device's position), `map` (picked on the
+ * map), `gazetteer` (a property found by UPRN or postcode) or `manual` (typed; the
+ * default).
+ */
+location_source: string | null, 
+/**
  * YYYY-MM-DD.
  */
 due: string | null, };

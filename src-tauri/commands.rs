@@ -25,4 +25,10 @@
     "sync_activity",
     "conflicts",
     "resolve_conflict",
+    "photos",
+    "add_photo",
+    "edit_photo",
+    "fetch_photo",
+    "find_place",
+    "map_info",
 ]

@@ -72,6 +72,7 @@ fn sample(i: u32) -> NewCaseArgs {
         lat: Some(51.45 + f64::from(i % 1000) / 10_000.0),
         lon: Some(-2.60 + f64::from(i % 997) / 10_000.0),
         accuracy_m: Some(8.0),
+        location_source: Some("gazetteer".into()),
         due: (!i.is_multiple_of(6))
             .then(|| format!("2027-{:02}-{:02}", i / 28 % 12 + 1, i % 28 + 1)),
     }

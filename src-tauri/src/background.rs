@@ -84,6 +84,7 @@ fn idle() -> SyncActivityDto {
         total: 0,
         error: None,
         revoked_reason: None,
+        photos: None,
     }
 }
 
@@ -266,14 +267,31 @@ impl Shared {
             total,
             error: None,
             revoked_reason: None,
+            photos: None,
         };
         self.show(syncing(0, 0));
-        let result = app::sync_now_with_progress(ctx, |p| self.show(syncing(p.pulled, p.total)));
+        let mut counts = (0, 0);
+        let result = app::sync_now_with_progress(ctx, |p| {
+            counts = (p.pulled, p.total);
+            self.show(syncing(p.pulled, p.total))
+        });
+        // Photos after the cases, so the server knows which cases they belong to. A photo
+        // that cannot move now is shown like a failed sync; the cases' sync still counts.
+        let photos = match &result {
+            Ok(_) => app::sync_photos_with_progress(ctx, |p| {
+                self.show(SyncActivityDto {
+                    photos: Some(p),
+                    ..syncing(counts.0, counts.1)
+                })
+            })
+            .err(),
+            Err(_) => None,
+        };
         let t = self.timing;
         let now = Instant::now();
         let mut next = idle();
         let (mut periodic, mut probe) = (Some(now + t.every), None);
-        if let Err(e) = &result {
+        if let Some(e) = result.as_ref().err().or(photos.as_ref()) {
             let error = Some(SyncErrorDto {
                 code: e.code().to_string(),
                 message: e.to_string(),

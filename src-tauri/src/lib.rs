@@ -4,6 +4,7 @@
 //! contain business logic: anything a command needs beyond a call belongs in `fieldbook-app`.
 
 pub mod background;
+pub mod protocols;
 
 use std::sync::Arc;
 
@@ -169,6 +170,64 @@ fn resolve_conflict(
     wrote(&sync, app::resolve_conflict(&ctx, args))
 }
 
+#[tauri::command(async)]
+fn photos(ctx: State<'_, Ctx>, case: String) -> R<Vec<app::PhotoDto>> {
+    app::photos(&ctx, &case)
+}
+
+/// The arguments of `add_photo`, from its `Fieldbook-Args` header (percent-encoded JSON).
+fn photo_args(headers: &tauri::http::HeaderMap) -> R<app::AddPhotoArgs> {
+    let bad = |why: &str| AppError::input("photo", format!("the photo's details {why}"));
+    let raw = headers
+        .get("fieldbook-args")
+        .ok_or_else(|| bad("are missing (header Fieldbook-Args)"))?
+        .to_str()
+        .map_err(|_| bad("are not text"))?;
+    let json = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| bad("are not UTF-8"))?;
+    serde_json::from_str(&json).map_err(|e| bad(&format!("are not understood: {e}")))
+}
+
+/// Attach a photo: the file's bytes are the request's raw body (megabytes, not a JSON array
+/// of numbers) and its [`app::AddPhotoArgs`] are in the `Fieldbook-Args` header.
+#[tauri::command(async)]
+fn add_photo(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    request: tauri::ipc::Request<'_>,
+) -> R<app::PhotoAddedDto> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::input(
+            "photo",
+            "send the photo's bytes as the request's body",
+        ));
+    };
+    let args = photo_args(request.headers())?;
+    wrote(&sync, app::add_photo(&ctx, args, bytes))
+}
+#[tauri::command(async)]
+fn edit_photo(
+    ctx: State<'_, Ctx>,
+    sync: State<'_, Syncer>,
+    args: app::EditPhotoArgs,
+) -> R<app::PhotoDto> {
+    wrote(&sync, app::edit_photo(&ctx, args))
+}
+/// Make sure a photo's full version is on this device, fetching it from the server if need be.
+#[tauri::command(async)]
+fn fetch_photo(ctx: State<'_, Ctx>, case: String, photo: String) -> R<bool> {
+    off_runtime(|| app::fetch_photo(&ctx, &case, &photo))
+}
+#[tauri::command(async)]
+fn find_place(ctx: State<'_, Ctx>, query: String) -> R<Vec<app::PlaceDto>> {
+    app::find_place(&ctx, &query)
+}
+#[tauri::command(async)]
+fn map_info(ctx: State<'_, Ctx>) -> R<app::MapDto> {
+    app::map_info(&ctx)
+}
+
 /// `base` with the app's commands and device context, on any runtime (the tests pass Tauri's
 /// mock builder). The device lives in `data_dir` when given, else in the platform's app data
 /// directory.
@@ -208,32 +267,59 @@ pub fn configure_with<Rt: tauri::Runtime>(
             Ok(())
         })
         .build();
-    base.plugin(shell).invoke_handler(tauri::generate_handler![
-        device,
-        init_device,
-        unlock,
-        lock,
-        list_cases,
-        open_case,
-        create_case,
-        edit_case,
-        add_visit,
-        answer,
-        add_note,
-        submit,
-        transition,
-        history,
-        templates,
-        save_draft,
-        drafts,
-        clear_drafts,
-        sign_in,
-        sync_now,
-        sync_status,
-        sync_activity,
-        conflicts,
-        resolve_conflict
-    ])
+    base.plugin(shell)
+        .invoke_handler(tauri::generate_handler![
+            device,
+            init_device,
+            unlock,
+            lock,
+            list_cases,
+            open_case,
+            create_case,
+            edit_case,
+            add_visit,
+            answer,
+            add_note,
+            submit,
+            transition,
+            history,
+            templates,
+            save_draft,
+            drafts,
+            clear_drafts,
+            sign_in,
+            sync_now,
+            sync_status,
+            sync_activity,
+            conflicts,
+            resolve_conflict,
+            photos,
+            add_photo,
+            edit_photo,
+            fetch_photo,
+            find_place,
+            map_info
+        ])
+        .register_asynchronous_uri_scheme_protocol(
+            protocols::PHOTO_SCHEME,
+            |ctx, request, responder| {
+                let app = ctx.app_handle().clone();
+                let path = request.uri().path().to_string();
+                tauri::async_runtime::spawn_blocking(move || {
+                    responder.respond(protocols::photo(&app.state::<Ctx>(), &path))
+                });
+            },
+        )
+        .register_asynchronous_uri_scheme_protocol(
+            protocols::TILE_SCHEME,
+            |ctx, request, responder| {
+                let app = ctx.app_handle().clone();
+                let path = request.uri().path().to_string();
+                tauri::async_runtime::spawn_blocking(move || {
+                    responder.respond(protocols::tile(&app.state::<Ctx>(), &path))
+                });
+            },
+        )
 }
 
 /// Draw the page without WebKitGTK's accelerated compositing. Fieldbook's pages are forms and

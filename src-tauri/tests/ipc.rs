@@ -51,6 +51,8 @@ const T_LIST: &str = "cases_are_listed_filtered_sorted_and_paged";
 const T_VISITS: &str = "bad_visits_answers_notes_and_submissions_are_refused";
 const T_ARGS: &str = "malformed_payloads_are_refused_by_tauri_and_write_nothing";
 const T_DRAFTS: &str = "drafts_keep_what_was_typed_until_cleared";
+const T_PHOTOS: &str = "photos_are_added_captioned_and_served_to_the_window";
+const T_PLACES: &str = "places_and_the_map_come_from_what_the_device_holds";
 const T_SIGN_IN: &str = "a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked";
 const T_SIGN_IN_BAD: &str = "sign_in_refuses_bad_credentials_insecure_and_unreachable_servers";
 const T_BACKGROUND: &str = "the_background_sync_follows_unlock_edits_and_the_server_coming_back";
@@ -87,6 +89,12 @@ const COVERAGE: &[(&str, &[Shown])] = &[
     ("sync_activity", &[(T_SIGN_IN, &["ok", OK_LOCKED]), (T_BACKGROUND, &["ok"]), (T_SIGN_IN_BAD, &["ok"])]),
     ("conflicts", &[(T_CONFLICTS, &["ok", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
     ("resolve_conflict", &[(T_CONFLICTS, &["ok", "invalid_input", "conflict_gone", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("photos", &[(T_PHOTOS, &["ok", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("add_photo", &[(T_PHOTOS, &["ok", "empty", "unsupported_format", "mislabelled", "corrupt", "invalid_input", "case_not_found", "unknown_visit"]), (T_LOCKED, &["locked"])]),
+    ("edit_photo", &[(T_PHOTOS, &["ok", "unknown_photo", "unknown_visit", "too_long", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("fetch_photo", &[(T_PHOTOS, &["ok", "unknown_photo", "case_not_found"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("find_place", &[(T_PLACES, &["ok", "no_gazetteer", "invalid_postcode", "invalid_input"]), (T_LOCKED, &["locked"]), (T_ARGS, &[ARGS])]),
+    ("map_info", &[(T_PLACES, &["ok"]), (T_LOCKED, &["locked"])]),
 ];
 
 thread_local! {
@@ -241,11 +249,61 @@ impl Device {
         .map(|b| b.deserialize::<Value>().unwrap())
     }
 
-    /// One IPC call, recorded as this test showing its outcome.
-    fn call(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+    /// One IPC call whose body is raw bytes, with `args` as the percent-encoded JSON in the
+    /// `Fieldbook-Args` header (as the UI sends a photo), not recorded.
+    fn raw_bytes(&self, cmd: &str, bytes: Vec<u8>, args: Option<&Value>) -> Result<Value, Value> {
+        let mut headers = tauri::http::HeaderMap::new();
+        if let Some(args) = args {
+            let encoded = percent_encoding::utf8_percent_encode(
+                &args.to_string(),
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string();
+            headers.insert("Fieldbook-Args", encoded.parse().unwrap());
+        }
+        get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Raw(bytes),
+                headers,
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    /// [`Device::raw_bytes`], recorded as this test showing its outcome.
+    fn call_bytes(&self, cmd: &str, bytes: Vec<u8>, args: Option<&Value>) -> Result<Value, Value> {
         let was_locked = !self.unlocked();
-        let result = self.raw(cmd, body);
-        match &result {
+        let result = self.raw_bytes(cmd, bytes, args);
+        self.note(cmd, &result, was_locked);
+        result
+    }
+
+    /// `cmd` with raw `bytes` is refused with `code`, and nothing changes.
+    #[track_caller]
+    fn refused_bytes(&self, cmd: &str, bytes: Vec<u8>, args: Option<&Value>, code: &str) -> Value {
+        let before = self.snapshot();
+        let e = match self.call_bytes(cmd, bytes, args) {
+            Ok(v) => panic!("{cmd} {args:?} should be refused with {code}, but gave {v}"),
+            Err(e) => e,
+        };
+        assert_app_error(&e);
+        assert_eq!(e["code"], code, "{cmd} {args:?}: {e}");
+        assert_eq!(
+            self.snapshot(),
+            before,
+            "{cmd} was refused ({code}) but changed the device"
+        );
+        e
+    }
+
+    fn note(&self, cmd: &str, result: &Result<Value, Value>, was_locked: bool) {
+        match result {
             Ok(_) => {
                 record(cmd, "ok");
                 if was_locked {
@@ -260,6 +318,13 @@ impl Device {
                     .unwrap_or("<an error without a code>"),
             ),
         }
+    }
+
+    /// One IPC call, recorded as this test showing its outcome.
+    fn call(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+        let was_locked = !self.unlocked();
+        let result = self.raw(cmd, body);
+        self.note(cmd, &result, was_locked);
         result
     }
 
@@ -782,7 +847,7 @@ fn the_officer_loop_create_visit_answer_note_submit() {
             "postcode": "M1 1AE", "uprn": 100023336956_u64, "lat": 53.48, "lon": -2.24,
             "status": "open", "status_label": "open", "assignee": dev["person_id"],
             "due": "2026-12-01", "created_at": c["created_at"], "updated_at": row["updated_at"],
-            "visit_count": 0, "note_count": 0, "photo_count": 0,
+            "visit_count": 0, "note_count": 0, "photo_count": 0, "distance_m": null,
         })
     );
 
@@ -1233,11 +1298,24 @@ fn a_locked_device_refuses_everything_that_needs_it() {
             "resolve_conflict",
             json!({ "args": { "case": case, "field": "title", "actor": "00" } }),
         ),
+        ("photos", json!({ "case": case })),
+        (
+            "edit_photo",
+            json!({ "args": { "case": case, "photo": "ab", "caption": "x", "visit": null } }),
+        ),
+        ("fetch_photo", json!({ "case": case, "photo": "ab" })),
+        ("find_place", json!({ "query": "MB1 1AA" })),
+        ("map_info", json!({})),
     ];
     for (cmd, body) in calls {
         let e = d.refused(cmd, body, "locked");
         assert!(e["message"].as_str().unwrap().contains("unlock"), "{e}");
     }
+    let photo_args = json!({ "case": case, "file_name": "a.jpg", "visit": null, "caption": null });
+    d.refused_bytes("add_photo", photo(), Some(&photo_args), "locked");
+    // Nor does the window get a photo's bytes from a locked device.
+    let served = fieldbook_desktop::protocols::photo(&d.app.state::<Ctx>(), "/x/ab/thumb");
+    assert_eq!(served.status(), 403);
     d.ok("unlock", json!({ "passphrase": PASS }));
     assert_eq!(d.snapshot(), before, "nothing changed while locked");
 }
@@ -1787,6 +1865,16 @@ fn malformed_payloads_are_refused_by_tauri_and_write_nothing() {
             json!({ "args": { "server": "https://x.example", "user": "sam" } }),
             "args",
         ),
+        ("photos", json!({}), "case"),
+        ("edit_photo", json!({ "args": { "case": case } }), "args"),
+        (
+            "edit_photo",
+            json!({ "args": { "case": case, "photo": 7, "caption": null, "visit": null } }),
+            "args",
+        ),
+        ("fetch_photo", json!({ "case": case }), "photo"),
+        ("find_place", json!({}), "query"),
+        ("find_place", json!({ "query": 100 }), "query"),
     ];
     for (cmd, body, arg) in payloads {
         d.malformed(cmd, body, arg);
@@ -1987,7 +2075,7 @@ fn a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked() {
     });
     assert_eq!(
         d.ok("sync_activity", json!({})),
-        json!({ "state": "idle", "pulled": 0, "total": 0, "error": null, "revoked_reason": null })
+        json!({ "state": "idle", "pulled": 0, "total": 0, "error": null, "revoked_reason": null, "photos": null })
     );
 
     // A case from Olive's other device (her tablet) arrives, with progress on the way.
@@ -2010,7 +2098,7 @@ fn a_device_signs_in_syncs_with_a_real_server_and_is_wiped_when_revoked() {
     assert_eq!(arrived["title"], "Damp at 4 Mill Lane");
     let seen: Vec<Value> = events.try_iter().collect();
     assert!(
-        seen.contains(&json!({ "state": "syncing", "pulled": 1, "total": 1, "error": null, "revoked_reason": null })),
+        seen.contains(&json!({ "state": "syncing", "pulled": 1, "total": 1, "error": null, "revoked_reason": null, "photos": null })),
         "{seen:?}"
     );
     assert_eq!(seen.last().unwrap()["state"], "idle", "{seen:?}");
@@ -2130,6 +2218,12 @@ fn sign_in_refuses_bad_credentials_insecure_and_unreachable_servers() {
     d3.ok("sign_in", sign_in(&strict.url, "olive"));
     let e = d3.refused("sync_now", json!({}), "token_expired");
     assert!(!e["message"].as_str().unwrap().is_empty(), "{e}");
+    // The background sync that signing in asked for may run just after this one (and fail
+    // the same way): wait for the shell to be idle again.
+    eventually("the shell to show the expired token", || {
+        let a = d3.ok("sync_activity", json!({}));
+        a["state"] == "idle" && a["error"]["code"] == "token_expired"
+    });
     let a = d3.ok("sync_activity", json!({}));
     assert_eq!(
         (&a["state"], &a["error"]["code"]),
@@ -2420,4 +2514,277 @@ fn every_declared_command_is_registered_and_granted() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- photos, places and the map
+
+/// A phone's photo: portrait by EXIF orientation 6, with a GPS position in Millbrook North.
+fn photo() -> Vec<u8> {
+    include_bytes!("../../crates/app/tests/data/millbrook-portrait-gps.jpg").to_vec()
+}
+
+fn millbrook_wards() -> &'static str {
+    include_str!("../../crates/core/tests/data/wards_millbrook.geojson")
+}
+
+#[test]
+fn photos_are_added_captioned_and_served_to_the_window() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let c = d.ok(
+        "create_case",
+        json!({ "args": new_case("food_hygiene", "The Mill Cafe") }),
+    );
+    let case = c["reference"].clone();
+    let id = c["id"].as_str().unwrap().to_string();
+    let v = d.ok("add_visit", json!({ "args": { "case": case } }));
+    let visit = v["visits"][0]["id"].clone();
+    assert_eq!(d.ok("photos", json!({ "case": case })), json!([]));
+
+    let args = json!({
+        "case": case,
+        "file_name": "IMG_0001.JPG",
+        "visit": visit,
+        "caption": "Kitchen – hand-wash sink",
+    });
+    let added = d.call_bytes("add_photo", photo(), Some(&args)).unwrap();
+    assert_eq!(added["added"], true);
+    let p = added["photo"].clone();
+    let sha = p["sha256"].as_str().unwrap().to_string();
+    assert!(
+        sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{p}"
+    );
+    assert_eq!(p["mime"], "image/jpeg");
+    // Stored 288×384 with EXIF orientation 6: upright it is 384×288.
+    assert_eq!(
+        (&p["width"], &p["height"]),
+        (&json!(384), &json!(288)),
+        "{p}"
+    );
+    assert_eq!(p["caption"], "Kitchen – hand-wash sink");
+    assert_eq!(p["visit_id"], visit);
+    assert!(is_time(&p["taken_at"]), "{p}");
+    assert_eq!(p["location"]["source"], "photo_exif");
+    assert_eq!(
+        p["location"]["ward"],
+        Value::Null,
+        "no ward boundaries are loaded"
+    );
+    assert!(p["location"]["bng"]["grid_ref"].is_string(), "{p}");
+    let held: Vec<&str> = p["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["full", "thumb"]);
+    // The same file again changes nothing.
+    let again = d.call_bytes("add_photo", photo(), Some(&args)).unwrap();
+    assert_eq!(again["added"], false);
+    assert_eq!(again["photo"]["sha256"], sha.as_str());
+    let listed = d.ok("photos", json!({ "case": case }));
+    assert_eq!(listed, json!([p.clone()]));
+    assert_eq!(d.ok("open_case", json!({ "case": case }))["photos"], listed);
+
+    // The window reads the bytes through the fbphoto protocol, never cached on disk.
+    let ctx = d.app.state::<Ctx>();
+    for variant in ["thumb", "full"] {
+        let r = fieldbook_desktop::protocols::photo(&ctx, &format!("/{id}/{sha}/{variant}"));
+        assert_eq!(r.status(), 200, "{variant}");
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        assert!(r.body().starts_with(&[0xFF, 0xD8]), "{variant} is a JPEG");
+    }
+    // convertFileSrc may encode the whole path as one segment.
+    let encoded = fieldbook_desktop::protocols::photo(&ctx, &format!("/{id}%2F{sha}%2Fthumb"));
+    assert_eq!(encoded.status(), 200);
+    for bad in [
+        format!("/{id}/{sha}/original"),
+        format!("/{id}/{}/thumb", "0".repeat(64)),
+        format!("/{id}/{sha}"),
+        format!("/not-a-case/{sha}/thumb"),
+    ] {
+        let r = fieldbook_desktop::protocols::photo(&ctx, &bad);
+        assert_eq!(r.status(), 404, "{bad}");
+    }
+
+    let edited = d.ok(
+        "edit_photo",
+        json!({ "args": { "case": case, "photo": sha, "caption": "Hand-wash sink, no soap", "visit": "" } }),
+    );
+    assert_eq!(edited["caption"], "Hand-wash sink, no soap");
+    assert_eq!(edited["visit_id"], Value::Null);
+    // Held here already: fetching is a no-op that says so.
+    assert_eq!(
+        d.ok("fetch_photo", json!({ "case": case, "photo": sha })),
+        true
+    );
+
+    // Refusals leave the case as it was.
+    let named =
+        |name: &str| json!({ "case": case, "file_name": name, "visit": null, "caption": null });
+    d.refused_bytes("add_photo", Vec::new(), Some(&named("a.jpg")), "empty");
+    d.refused_bytes(
+        "add_photo",
+        b"these are the minutes of the meeting".to_vec(),
+        Some(&named("minutes.jpg")),
+        "unsupported_format",
+    );
+    let mut png_named_jpg = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_named_jpg.extend([0u8; 64]);
+    d.refused_bytes(
+        "add_photo",
+        png_named_jpg,
+        Some(&named("photo.jpg")),
+        "mislabelled",
+    );
+    let half = photo()[..photo().len() / 2].to_vec();
+    d.refused_bytes("add_photo", half, Some(&named("cut.jpg")), "corrupt");
+    let e = d.refused_bytes("add_photo", photo(), None, "invalid_input");
+    assert!(
+        e["message"].as_str().unwrap().contains("Fieldbook-Args"),
+        "{e}"
+    );
+    let e = d.refused_bytes(
+        "add_photo",
+        photo(),
+        Some(&json!({ "case": case, "file": "x" })),
+        "invalid_input",
+    );
+    assert!(
+        e["message"].as_str().unwrap().contains("not understood"),
+        "{e}"
+    );
+    let e = d.refused("add_photo", json!({ "args": args }), "invalid_input");
+    assert!(e["message"].as_str().unwrap().contains("body"), "{e}");
+    d.refused_bytes(
+        "add_photo",
+        photo(),
+        Some(
+            &json!({ "case": "FH-1999-9-9999", "file_name": null, "visit": null, "caption": null }),
+        ),
+        "case_not_found",
+    );
+    d.refused_bytes(
+        "add_photo",
+        photo(),
+        Some(&json!({ "case": case, "file_name": null, "visit": "01a24c07-1e47-70a8-bb4c-39019b52371f", "caption": null })),
+        "unknown_visit",
+    );
+    d.refused(
+        "photos",
+        json!({ "case": "FH-1999-9-9999" }),
+        "case_not_found",
+    );
+    let edit = |photo: &str, caption: &str, visit: Value| json!({ "args": { "case": case, "photo": photo, "caption": caption, "visit": visit } });
+    d.refused(
+        "edit_photo",
+        edit(&"0".repeat(64), "x", Value::Null),
+        "unknown_photo",
+    );
+    d.refused(
+        "edit_photo",
+        edit(&sha, "x", json!("01a24c07-1e47-70a8-bb4c-39019b52371f")),
+        "unknown_visit",
+    );
+    d.refused(
+        "edit_photo",
+        edit(&sha, &"x".repeat(5000), Value::Null),
+        "too_long",
+    );
+    d.refused(
+        "edit_photo",
+        json!({ "args": { "case": "FH-1999-9-9999", "photo": sha, "caption": "x", "visit": null } }),
+        "case_not_found",
+    );
+    d.refused(
+        "fetch_photo",
+        json!({ "case": case, "photo": "0".repeat(64) }),
+        "unknown_photo",
+    );
+    d.refused(
+        "fetch_photo",
+        json!({ "case": "FH-1999-9-9999", "photo": sha }),
+        "case_not_found",
+    );
+}
+
+#[test]
+fn places_and_the_map_come_from_what_the_device_holds() {
+    let _shows = shows();
+    let d = Device::with_role("officer");
+    let map = d.ok("map_info", json!({}));
+    assert_eq!(
+        map,
+        json!({ "basemap": null, "online_tiles": false, "wards": null })
+    );
+    d.refused("find_place", json!({ "query": "MB1 1AA" }), "no_gazetteer");
+
+    let ctx = d.app.state::<Ctx>();
+    // No pack: no tile, and nothing asked of any server.
+    assert_eq!(
+        fieldbook_desktop::protocols::tile(&ctx, "/14/8146/5461").status(),
+        204
+    );
+    assert_eq!(
+        fieldbook_desktop::protocols::tile(&ctx, "/14/8146").status(),
+        404
+    );
+    assert_eq!(
+        fieldbook_desktop::protocols::tile(&ctx, "/z/x/y").status(),
+        404
+    );
+
+    // An administrator loads wards, an address list and a basemap pack.
+    fieldbook_app::load_wards(&ctx, millbrook_wards()).unwrap();
+    let csv = "UPRN,X_COORDINATE,Y_COORDINATE,LATITUDE,LONGITUDE,ADDRESS,POSTCODE\n\
+               900000000001,468381.28,235640.75,52.015,-1.005,\"1 Mill Lane, Millbrook\",MB1 1AA\n";
+    let load = fieldbook_app::load_gazetteer(&ctx, csv.as_bytes()).unwrap();
+    assert_eq!(load.loaded, 1, "{load:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("millbrook.mbtiles");
+    {
+        let db = rusqlite::Connection::open(&pack).unwrap();
+        db.execute_batch(
+            "CREATE TABLE metadata (name TEXT, value TEXT);
+             INSERT INTO metadata VALUES ('name', 'Millbrook'), ('format', 'png');
+             CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,
+                                 tile_data BLOB);
+             INSERT INTO tiles VALUES (14, 8146, 10922, x'89504E470D0A1A0A');",
+        )
+        .unwrap();
+    }
+    fieldbook_app::load_basemap(&ctx, &pack).unwrap();
+    let tile = fieldbook_desktop::protocols::tile(&ctx, "/14/8146/5461.png");
+    assert_eq!(tile.status(), 200);
+    assert_eq!(tile.headers()["content-type"], "image/png");
+    assert_eq!(tile.body().as_slice(), b"\x89PNG\r\n\x1a\n");
+
+    let map = d.ok("map_info", json!({}));
+    assert_eq!(map["basemap"]["name"], "Millbrook");
+    assert_eq!(map["basemap"]["format"], "png");
+    let wards: Value = serde_json::from_str(map["wards"].as_str().unwrap()).unwrap();
+    assert_eq!(wards["features"].as_array().unwrap().len(), 4);
+
+    let found = d.ok("find_place", json!({ "query": "mb1 1aa" }));
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["uprn"], 900000000001_u64);
+    assert_eq!(found[0]["address"], "1 Mill Lane, Millbrook");
+    assert_eq!(found[0]["ward"]["code"], "E05900001");
+    assert!(found[0]["bng"]["grid_ref"].is_string(), "{found}");
+    assert_eq!(
+        d.ok("find_place", json!({ "query": "900000000001" }))[0]["postcode"],
+        "MB1 1AA"
+    );
+    assert_eq!(
+        d.ok("find_place", json!({ "query": "900000000002" })),
+        json!([])
+    );
+    d.refused(
+        "find_place",
+        json!({ "query": "not a place" }),
+        "invalid_postcode",
+    );
+    d.refused_field("find_place", json!({ "query": "  " }), "query");
 }

@@ -322,20 +322,45 @@ pub fn configure_with<Rt: tauri::Runtime>(
         )
 }
 
-/// Draw the page without WebKitGTK's accelerated compositing. Fieldbook's pages are forms and
+/// Whether the window's geolocation handler is connected (once: `on_page_load` runs per page).
+#[cfg(target_os = "linux")]
+static GEOLOCATION_ALLOWED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Set up the webview (Linux): allow the position, and draw the page without WebKitGTK's
+/// accelerated compositing. Fieldbook's pages are forms and
 /// tables with no animation to speed up, and compositing costs the web process about 95 MiB
 /// (PSS, measured with `cargo bench -p fieldbook-desktop --bench startup`: 334 → 238 MiB for
 /// the app with its webview), which the 300 MB memory budget cannot spare on a tablet. It also
-/// avoids the blank windows some GPU drivers give WebKitGTK.
-fn software_rendering<Rt: tauri::Runtime>(webview: &tauri::Webview<Rt>) {
+/// avoids the blank windows some GPU drivers give WebKitGTK. The map still has WebGL 2 (drawn in
+/// software).
+fn configure_webview<Rt: tauri::Runtime>(webview: &tauri::Webview<Rt>) {
     #[cfg(target_os = "linux")]
     {
         let done = webview.with_webview(|platform| {
-            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-            if let Some(settings) = platform.inner().settings()
+            use webkit2gtk::glib::prelude::ObjectExt;
+            use webkit2gtk::{
+                GeolocationPermissionRequest, HardwareAccelerationPolicy, PermissionRequestExt,
+                SettingsExt, WebViewExt,
+            };
+            let view = platform.inner();
+            if let Some(settings) = view.settings()
                 && settings.hardware_acceleration_policy() != HardwareAccelerationPolicy::Never
             {
                 settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+            // The window asks for the device's position ("Use my position", "Nearest to me",
+            // a visit's place): allow it (the platform's location service still decides
+            // whether it has one). Every other permission keeps WebKit's default (refused).
+            if !GEOLOCATION_ALLOWED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                view.connect_permission_request(|_, request| {
+                    if request.is::<GeolocationPermissionRequest>() {
+                        request.allow();
+                        true
+                    } else {
+                        false
+                    }
+                });
             }
         });
         if let Err(e) = done {
@@ -363,7 +388,7 @@ pub fn run() {
         }
         Err(_) => {}
     }
-    let base = tauri::Builder::default().on_page_load(|webview, _| software_rendering(webview));
+    let base = tauri::Builder::default().on_page_load(|webview, _| configure_webview(webview));
     if let Err(e) = configure(base, data_dir).run(context) {
         eprintln!("error: Fieldbook could not start: {e}");
         std::process::exit(1);

@@ -84,12 +84,23 @@ pub fn tile(ctx: &Ctx, path: &str) -> Response<Vec<u8>> {
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, mime)
             .header(header::CACHE_CONTROL, "max-age=86400")
+            // The map reads tiles with fetch() from the app's own origin, another origin
+            // than this protocol's. Tiles are public; nothing else is served here.
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
             .body(bytes)
             .unwrap_or_default(),
         Ok(None) => Response::builder()
             .status(StatusCode::NO_CONTENT)
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
             .body(Vec::new())
             .unwrap_or_default(),
-        Err(e) => text(StatusCode::BAD_GATEWAY, &e.to_string()),
+        Err(e) => {
+            let mut r = text(StatusCode::BAD_GATEWAY, &e.to_string());
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                header::HeaderValue::from_static("*"),
+            );
+            r
+        }
     }
 }

@@ -2759,6 +2759,7 @@ fn places_and_the_map_come_from_what_the_device_holds() {
     let tile = fieldbook_desktop::protocols::tile(&ctx, "/14/8146/5461.png");
     assert_eq!(tile.status(), 200);
     assert_eq!(tile.headers()["content-type"], "image/png");
+    assert_eq!(tile.headers()["access-control-allow-origin"], "*");
     assert_eq!(tile.body().as_slice(), b"\x89PNG\r\n\x1a\n");
 
     let map = d.ok("map_info", json!({}));

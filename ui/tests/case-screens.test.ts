@@ -427,7 +427,7 @@ describe("Edit case", () => {
 // ------------------------------------------------------------------ Case page
 
 describe("Case page", () => {
-  it("shows details, visits, notes, a photos placeholder and the history", async () => {
+  it("shows details, location, visits, notes, photos and the history", async () => {
     const user = userEvent.setup();
     const backend = device(3);
     const go = vi.fn<(r: Route) => void>();
@@ -446,7 +446,8 @@ describe("Case page", () => {
     expect(screen.getByRole("heading", { name: "Notes" })).toBeInTheDocument();
     expect(screen.getByRole("heading", { name: "Photos" })).toBeInTheDocument();
     expect(screen.getByText("This case has 0 photos.")).toBeInTheDocument();
-    expect(screen.getByText("Photos can be added in a later version of Fieldbook.")).toBeInTheDocument();
+    expect(screen.getByLabelText("Add photos")).toHaveAttribute("type", "file");
+    expect(within(screen.getByTestId("location-panel")).getByText("No location recorded.")).toBeInTheDocument();
 
     const history = screen.getByRole("table", { name: /oldest first/ });
     const first = within(history).getAllByRole("row")[1]!;

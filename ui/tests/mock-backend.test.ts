@@ -13,6 +13,7 @@ function newCase(overrides: Partial<NewCaseArgs> = {}): NewCaseArgs {
     lat: null,
     lon: null,
     accuracy_m: null,
+    location_source: null,
     due: "2026-05-01",
     ...overrides,
   };
@@ -165,7 +166,7 @@ describe("MockBackend: cases", () => {
     expect(now.editable).toBe(false);
     const e = await rejection(b.editCase({
       case: c.reference, title: "x", address: null, postcode: null, uprn: null, due: null,
-      lat: null, lon: null, accuracy_m: null, clear_location: false,
+      lat: null, lon: null, accuracy_m: null, location_source: null, clear_location: false,
     }));
     expect(e.code).toBe("case_locked");
     const history = await b.history(c.reference);

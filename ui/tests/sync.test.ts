@@ -23,7 +23,7 @@ async function unlockedApp(options: MockOptions = {}) {
 const status = () => screen.getByTestId("sync-status");
 
 function activity(over: Partial<SyncActivityDto> = {}): SyncActivityDto {
-  return { state: "idle", pulled: 0, total: 0, error: null, revoked_reason: null, ...over };
+  return { state: "idle", pulled: 0, total: 0, error: null, revoked_reason: null, photos: null, ...over };
 }
 
 function stored(over: Partial<SyncStatusDto> = {}): SyncStatusDto {
@@ -148,6 +148,7 @@ describe("Background sync on the status line", () => {
       lat: null,
       lon: null,
       accuracy_m: null,
+      location_source: null,
       due: null,
     }));
     const { user, backend } = await unlockedApp({ signedIn: true, backgroundSync: false, latencyMs: 5 });
@@ -204,7 +205,7 @@ describe("Refused changes", () => {
 
   it("flags the case in the list and explains on its page that the edit stays on this device", async () => {
     const { user, backend } = await unlockedApp({ signedIn: true, backgroundSync: false });
-    await backend.editCase({ case: "FH-2026-1-0001", title: "The Golden Fork (renamed)", address: null, postcode: null, uprn: null, lat: null, lon: null, accuracy_m: null, due: null, clear_location: false });
+    await backend.editCase({ case: "FH-2026-1-0001", title: "The Golden Fork (renamed)", address: null, postcode: null, uprn: null, lat: null, lon: null, accuracy_m: null, location_source: null, due: null, clear_location: false });
     backend.server.refuse.set("FH-2026-1-0001", { code: "not_your_case", message: "this case is not yours" });
     await user.click(within(status()).getByRole("button", { name: "Sync now" }));
     await waitFor(() => expect(screen.getByText("Not accepted by server")).toBeInTheDocument());

@@ -14,7 +14,7 @@ async function started(): Promise<{ b: MockBackend; c: CaseDto; visit: string; t
   const b = new MockBackend({ cases: 0, unlocked: true });
   const created = await b.createCase({
     kind: "food_hygiene", title: "The Golden Fork", address: null, postcode: "AN1 2BC",
-    uprn: null, lat: null, lon: null, accuracy_m: null, due: null,
+    uprn: null, lat: null, lon: null, accuracy_m: null, location_source: null, due: null,
   });
   const c = await b.addVisit({ case: created.reference, template: null, lat: null, lon: null, accuracy_m: null });
   const template = (await b.templates()).find((t) => t.id === "food-hygiene")!;

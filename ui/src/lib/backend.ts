@@ -24,6 +24,16 @@ import type { RefusedCaseDto } from "../bindings/RefusedCaseDto";
 import type { ConflictDto } from "../bindings/ConflictDto";
 import type { ConflictValueDto } from "../bindings/ConflictValueDto";
 import type { ResolveConflictArgs } from "../bindings/ResolveConflictArgs";
+import type { PhotoDto } from "../bindings/PhotoDto";
+import type { PhotoAddedDto } from "../bindings/PhotoAddedDto";
+import type { AddPhotoArgs } from "../bindings/AddPhotoArgs";
+import type { EditPhotoArgs } from "../bindings/EditPhotoArgs";
+import type { PlaceDto } from "../bindings/PlaceDto";
+import type { MapDto } from "../bindings/MapDto";
+import type { LocationDto } from "../bindings/LocationDto";
+import type { PhotoProgressDto } from "../bindings/PhotoProgressDto";
+import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
+import type { VisitDto } from "../bindings/VisitDto";
 
 export type {
   AddVisitArgs,
@@ -50,7 +60,20 @@ export type {
   ConflictDto,
   ConflictValueDto,
   ResolveConflictArgs,
+  PhotoDto,
+  PhotoAddedDto,
+  AddPhotoArgs,
+  EditPhotoArgs,
+  PlaceDto,
+  MapDto,
+  LocationDto,
+  PhotoProgressDto,
+  CaseSummaryDto,
+  VisitDto,
 };
+
+/** Which version of a photo: the thumbnail the gallery shows, or the full display version. */
+export type PhotoVariant = "thumb" | "full";
 
 /** Mirrors the device API in `crates/app/src/lib.rs`. Every method rejects with a `BackendError`. */
 export interface Backend {
@@ -95,6 +118,36 @@ export interface Backend {
   conflicts(caseRef: string): Promise<ConflictDto[]>;
   /** Keep one value of a conflict (an ordinary edit of that field, synced like any other). */
   resolveConflict(args: ResolveConflictArgs): Promise<CaseDto>;
+
+  // ---------------------------------------------------------------- photos and places
+
+  /** A case's photos, oldest first (by the time taken). */
+  photos(caseRef: string): Promise<PhotoDto[]>;
+  /**
+   * Attach a photo file (its bytes as chosen) to a case. Refused files reject with the media
+   * codes (`empty`, `too_large`, `too_many_pixels`, `corrupt`, `unsupported_format`,
+   * `heic_unsupported`, `mislabelled`; field `photo`) and leave no trace; a file the case
+   * already has resolves with `added: false`.
+   */
+  addPhoto(args: AddPhotoArgs, bytes: Uint8Array): Promise<PhotoAddedDto>;
+  /** Change a photo's caption or visit (`visit: ""` unlinks it from its visit). */
+  editPhoto(args: EditPhotoArgs): Promise<PhotoDto>;
+  /**
+   * Make sure the full image is on this device, fetching it from the server when another
+   * device took it; false when the server does not have it yet.
+   */
+  fetchPhoto(caseRef: string, sha256: string): Promise<boolean>;
+  /**
+   * Where an `<img>` finds one version of a photo (by the case's id, not its reference). The
+   * address fails (404) when this device does not hold that version: check `PhotoDto.held`.
+   */
+  photoUrl(caseId: string, sha256: string, variant: PhotoVariant): string;
+  /** A property in the address list by UPRN (digits) or postcode; rejects with `no_gazetteer` when none is loaded. */
+  findPlace(query: string): Promise<PlaceDto[]>;
+  /** What the map can show on this device: the basemap pack, whether online tiles may be used, the wards. */
+  mapInfo(): Promise<MapDto>;
+  /** The map tiles' address template (`{z}/{x}/{y}`), for the basemap pack or the council's tile server. */
+  tileUrl(): string;
 }
 
 /** An `ErrorDto` as a throwable: `code` is stable and machine-readable, `message` is for people. */
@@ -148,9 +201,32 @@ export function listArgs(overrides: Partial<ListArgs> = {}): ListArgs {
     due_before: null,
     due_after: null,
     sort: null,
+    near_lat: null,
+    near_lon: null,
     descending: false,
     limit: 50,
     offset: 0,
+    ...overrides,
+  };
+}
+
+/** Where a location came from, as the device API names it (`LocationDto.source`, `location_source`). */
+export type LocationSource = "device" | "map" | "gazetteer" | "manual" | "photo_exif";
+
+/** An `EditCaseArgs` that changes nothing; set the fields to change. */
+export function editArgs(caseRef: string, overrides: Partial<Omit<EditCaseArgs, "case">> = {}): EditCaseArgs {
+  return {
+    case: caseRef,
+    title: null,
+    address: null,
+    postcode: null,
+    uprn: null,
+    due: null,
+    lat: null,
+    lon: null,
+    accuracy_m: null,
+    location_source: null,
+    clear_location: false,
     ...overrides,
   };
 }

@@ -126,3 +126,56 @@ export function wardText(ward: { code: string; name: string } | null): string {
 export function countOf(n: number, one: string, many = `${one}s`): string {
   return `${thousands(n)} ${n === 1 ? one : many}`;
 }
+
+// ------------------------------------------------------------------ places
+
+/** A distance as people say it: "350 m" under a kilometre, "1.2 km" under 10 km, then "14 km". */
+export function distanceText(metres: number): string {
+  if (!Number.isFinite(metres) || metres < 0) return "";
+  if (metres < 100) return `${Math.round(metres)} m`;
+  if (metres < 995) return `${Math.round(metres / 10) * 10} m`;
+  if (metres < 9950) return `${(Math.round(metres / 100) / 10).toFixed(1)} km`;
+  return `${thousands(Math.round(metres / 1000))} km`;
+}
+
+/** Where a location came from, in words: "Device position", "From the address list (UPRN 1234)". */
+export function locationSourceText(source: string, uprn: number | null = null): string {
+  switch (source) {
+    case "device":
+      return "Device position";
+    case "photo_exif":
+      return "From a photo";
+    case "map":
+      return "Picked on the map";
+    case "gazetteer":
+      return uprn === null ? "From the address list" : `From the address list (UPRN ${uprn})`;
+    case "manual":
+      return "Typed in";
+    default:
+      return capitalise(source.replace(/_/g, " "));
+  }
+}
+
+/** "To within 12 metres"; "Not known" when the source gave no accuracy. */
+export function accuracyText(accuracy: number | null): string {
+  if (accuracy === null || !Number.isFinite(accuracy)) return "Not known";
+  const m = Math.round(accuracy);
+  return `To within ${thousands(m)} ${m === 1 ? "metre" : "metres"}`;
+}
+
+/** A coordinate pair to 6 decimal places (about 10 cm): "51.503400, -0.127600". */
+export function latLonText(lat: number, lon: number): string {
+  return `${lat.toFixed(6)}, ${lon.toFixed(6)}`;
+}
+
+/** "Easting 530047, northing 179951" (whole metres, as back-office systems take them). */
+export function eastingNorthingText(bng: { easting: number; northing: number }): string {
+  return `Easting ${Math.floor(bng.easting)}, northing ${Math.floor(bng.northing)}`;
+}
+
+/** A file size as a file manager shows it: "850 KB", "3.4 MB" (of 1,024). */
+export function fileSizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(Math.ceil((bytes / 1048576) * 10) / 10).toFixed(1)} MB`;
+}

@@ -27,7 +27,18 @@ import {
   type SyncActivityDto,
   type ConflictDto,
   type ResolveConflictArgs,
+  type AddPhotoArgs,
+  type EditPhotoArgs,
+  type MapDto,
+  type PhotoAddedDto,
+  type PhotoDto,
+  type PhotoVariant,
+  type PlaceDto,
 } from "./backend";
+import { distanceM, isPoint } from "./geo";
+import { MILLBROOK, MILLBROOK_PLACES, MILLBROOK_WARDS, approximateBng, mockWard } from "./mock-geo";
+import { checkPhoto, sha256Hex } from "./mock-media";
+import { MAX_PHOTO_BYTES } from "./photo-words";
 import type { DepartureDto } from "../bindings/DepartureDto";
 import type { CaseSummaryDto } from "../bindings/CaseSummaryDto";
 import type { PersonDto } from "../bindings/PersonDto";
@@ -93,6 +104,30 @@ export interface MockServer {
   incoming: NewCaseArgs[];
   /** Cases (by reference) whose next push the server refuses, with why. */
   refuse: Map<string, { code: string; message: string }>;
+  /** Photos (by SHA-256) the server holds: those other devices sent, and those this one sent. */
+  photos: Set<string>;
+  /** The server has no photo store (it answers 503 `photos_unavailable`). */
+  photosUnavailable: boolean;
+}
+
+/** What the mock device's map can show (see `MapDto`); tests change it. */
+export interface MockMap {
+  basemap: MapDto["basemap"];
+  online_tiles: boolean;
+  /** GeoJSON of the ward boundaries, or none loaded. */
+  wards: string | null;
+}
+
+/** A photo another device took, as this device receives it with its case (see `receivePhoto`). */
+export interface ReceivedPhoto {
+  caption?: string;
+  visit?: string | null;
+  taken_at?: string | null;
+  location?: { lat: number; lon: number; accuracy_m?: number | null } | null;
+  /** The versions this device holds already (none until thumbnails are fetched). */
+  held?: PhotoVariant[];
+  /** Whether the other device has sent it to the server yet. Default true. */
+  onServer?: boolean;
 }
 
 export interface MockOptions {
@@ -110,6 +145,11 @@ export interface MockOptions {
   server?: Partial<MockServer>;
   /** Sync by itself after sign-in, unlock and edits, as the desktop shell does. Default true. */
   backgroundSync?: boolean;
+  /** The address list (gazetteer) loaded on the device: a few synthetic Millbrook places by
+   * default; null for none (`findPlace` then rejects with `no_gazetteer`). */
+  gazetteer?: PlaceDto[] | null;
+  /** What the map can show; see `MockMap`. Default: no basemap, no online tiles, Millbrook's wards. */
+  map?: Partial<MockMap>;
 }
 
 /** Whether `url` may be used: https, or http to this computer only (as fieldbook-client). */
@@ -136,12 +176,17 @@ function checkedUrl(raw: string): string {
 }
 
 function idleActivity(): SyncActivityDto {
-  return { state: "idle", pulled: 0, total: 0, error: null, revoked_reason: null };
+  return { state: "idle", pulled: 0, total: 0, error: null, revoked_reason: null, photos: null };
 }
 
-const SEEDS: Array<Pick<NewCaseArgs, "kind" | "title" | "address" | "postcode" | "due"> & { status: string }> = [
+type Seed = Pick<NewCaseArgs, "kind" | "title" | "address" | "postcode" | "due"> & {
+  status: string;
+  at?: { lat: number; lon: number } | null;
+};
+
+const SEEDS: Seed[] = [
   { kind: "food_hygiene", title: "The Golden Fork takeaway", address: "12 High Street, Anytown", postcode: "AN1 2BC", due: "2026-03-02", status: "open" },
-  { kind: "housing", title: "Damp and mould complaint", address: "Flat 4, 27 Mill Lane, Anytown", postcode: "AN3 7QP", due: "2026-03-05", status: "in_progress" },
+  { kind: "housing", title: "Damp and mould complaint", address: "Flat 4, 27 Mill Lane, Anytown", postcode: "AN3 7QP", due: "2026-03-05", status: "in_progress", at: { lat: 52.0063, lon: -1.0098 } },
   { kind: "highways", title: "Pothole outside school", address: "Station Road, Anytown", postcode: "AN2 4DX", due: "2026-02-27", status: "submitted" },
   { kind: "fly_tipping", title: "Mattresses dumped in lay-by", address: "Lay-by, Old Quarry Road", postcode: null, due: null, status: "returned" },
   { kind: "enforcement", title: "Untidy land notice follow-up", address: "Plot 9, Canal Street", postcode: "AN5 1LT", due: "2026-04-10", status: "approved" },
@@ -157,9 +202,35 @@ const TITLES: Record<string, string[]> = {
   general: ["Resident enquiry", "Site check", "Follow-up visit"],
 };
 
-/** A location as the mock knows it: no grid reference or ward (the device derives those). */
+/** A location as the device gives it: grid reference (here by Helmert, about 5 m out) and ward. */
 function place(lat: number, lon: number, accuracy_m: number | null, source: string, at: string): LocationDto {
-  return { lat, lon, accuracy_m, source, at, bng: null, ward: null };
+  return { lat, lon, accuracy_m, source, at, bng: approximateBng(lat, lon), ward: mockWard(lat, lon) };
+}
+
+const LOCATION_SOURCES = ["device", "photo_exif", "map", "gazetteer", "manual"];
+
+/** A point and its source checked as the device checks them (`invalid_location`, field `location`). */
+function checkLocation(lat: number | null, lon: number | null, accuracy: number | null, source: string | null): string {
+  const bad = (reason: string) => new BackendError("invalid_location", `the location is not possible: ${reason}`, "location");
+  const s = source === null || source.trim() === "" ? "manual" : source.trim();
+  if (!LOCATION_SOURCES.includes(s)) {
+    throw bad(`'${s}' is not a location source (device, photo_exif, map, gazetteer, manual)`);
+  }
+  if (lat === null || lon === null) return s;
+  if (!Number.isFinite(lat) || Math.abs(lat) > 90) throw bad(`latitude ${lat} is outside -90 to 90`);
+  if (!Number.isFinite(lon) || Math.abs(lon) > 180) throw bad(`longitude ${lon} is outside -180 to 180`);
+  if (accuracy !== null && (!Number.isFinite(accuracy) || accuracy < 0 || accuracy > 100_000)) {
+    throw bad(`accuracy ${accuracy} m is not between 0 and 100000 metres`);
+  }
+  return s;
+}
+
+/** A generated case's place: around Millbrook, within about 2 km, the same for the same i. */
+function scattered(i: number): { lat: number; lon: number } | null {
+  if (i % 7 === 3) return null; // some cases have no location
+  const angle = (i * 137.508 * Math.PI) / 180;
+  const r = 0.002 + (((i * 37) % 100) / 100) * 0.014;
+  return { lat: MILLBROOK.lat + r * Math.sin(angle) * 0.9, lon: MILLBROOK.lon + r * Math.cos(angle) * 1.2 };
 }
 
 function labelOf(list: ReadonlyArray<{ value: string; label: string }>, value: string): string {
@@ -243,6 +314,12 @@ export class MockBackend implements Backend {
   private syncing: Promise<unknown> = Promise.resolve();
   /** Fields holding values two people gave at the same time, by case id. */
   private readonly conflictStore = new Map<string, ConflictDto[]>();
+  /** The address list; null: none loaded. Tests may replace it. */
+  gazetteer: PlaceDto[] | null;
+  /** What the map can show; tests change it. */
+  readonly map: MockMap;
+  /** Photos this device took that the server does not have yet, by SHA-256, with their size. */
+  private readonly unsentPhotos = new Map<string, number>();
 
   constructor(options: MockOptions = {}) {
     this.unlocked = options.unlocked ?? false;
@@ -260,8 +337,12 @@ export class MockBackend implements Backend {
       takenNumbers: [],
       incoming: [],
       refuse: new Map(),
+      photos: new Set(),
+      photosUnavailable: false,
       ...options.server,
     };
+    this.gazetteer = options.gazetteer === undefined ? structuredClone([...MILLBROOK_PLACES]) : options.gazetteer;
+    this.map = { basemap: null, online_tiles: false, wards: MILLBROOK_WARDS, ...options.map };
     if (options.signedIn) {
       this.link = { url: "https://fieldbook.anytown.gov.uk", user: "olive", last_sync_at: null, last_error: null };
     }
@@ -269,6 +350,7 @@ export class MockBackend implements Backend {
     const count = options.cases ?? 213;
     for (let i = 0; i < count; i++) {
       const seed = SEEDS[i] ?? this.generated(i);
+      const at = seed.at ?? null;
       const c = this.insert(
         {
           kind: seed.kind,
@@ -276,9 +358,10 @@ export class MockBackend implements Backend {
           address: seed.address,
           postcode: seed.postcode,
           uprn: null,
-          lat: null,
-          lon: null,
-          accuracy_m: null,
+          lat: at?.lat ?? null,
+          lon: at?.lon ?? null,
+          accuracy_m: at === null ? null : 8,
+          location_source: at === null ? null : "device",
           due: seed.due,
         },
         seed.status,
@@ -289,7 +372,7 @@ export class MockBackend implements Backend {
     this.outboxChanges = Math.min(count, 3);
   }
 
-  private generated(i: number): (typeof SEEDS)[number] {
+  private generated(i: number): Seed {
     const kind = KINDS[i % KINDS.length]!.value;
     const titles = TITLES[kind]!;
     const street = STREETS[(i * 7) % STREETS.length]!;
@@ -302,6 +385,7 @@ export class MockBackend implements Backend {
       postcode: i % 9 === 0 ? null : `AN${1 + (i % 9)} ${1 + (i % 8)}${"ABDEFGHJ"[i % 8]}${"LNPQRSTU"[(i * 3) % 8]}`,
       due: i % 11 === 0 ? null : `${YEAR}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`,
       status: STATUSES[(i * 3) % STATUSES.length]!.value,
+      at: scattered(i),
     };
   }
 
@@ -385,6 +469,7 @@ export class MockBackend implements Backend {
     }
     if (args.title.trim() === "") throw new BackendError("empty_title", "enter a title", "title");
     this.validateFields(args);
+    const source = checkLocation(args.lat, args.lon, args.accuracy_m, args.location_source ?? null);
     const prefix = KINDS.find((k) => k.value === args.kind)!.prefix;
     const seq = (this.counters.get(prefix) ?? 0) + 1;
     this.counters.set(prefix, seq);
@@ -402,7 +487,7 @@ export class MockBackend implements Backend {
       uprn: uprn === null ? null : Number(uprn),
       location:
         args.lat !== null && args.lon !== null
-          ? place(args.lat, args.lon, args.accuracy_m, "manual", at)
+          ? place(args.lat, args.lon, args.accuracy_m, source, at)
           : null,
       status,
       status_label: labelOf(STATUSES, status).toLowerCase(),
@@ -524,12 +609,24 @@ export class MockBackend implements Backend {
       if (d !== null && !validDate(d)) throw new BackendError("invalid_date", `'${d}' is not a date (YYYY-MM-DD)`, field);
     }
     const sort = blank(args.sort) ?? (search ? "relevance" : "due");
-    if (!["due", "updated", "created", "reference", "title", "relevance"].includes(sort)) {
+    if (!["due", "updated", "created", "reference", "title", "relevance", "distance"].includes(sort)) {
       throw new BackendError(
         "invalid_input",
-        `'${sort}' is not a sort order (due, updated, created, reference, title, relevance)`,
+        `'${sort}' is not a sort order (due, updated, created, reference, title, relevance, distance)`,
         "sort",
       );
+    }
+    const nearLat = args.near_lat ?? null;
+    const nearLon = args.near_lon ?? null;
+    if ((nearLat === null) !== (nearLon === null)) {
+      throw new BackendError("invalid_input", "give both latitude and longitude of the point to measure from, or neither", "near");
+    }
+    if (nearLat !== null && nearLon !== null && !isPoint(nearLat, nearLon)) {
+      throw new BackendError("invalid_location", `the location is not possible: latitude ${nearLat}, longitude ${nearLon}`, "location");
+    }
+    const near = nearLat !== null && nearLon !== null ? { lat: nearLat, lon: nearLon } : null;
+    if (sort === "distance" && near === null) {
+      throw new BackendError("invalid_input", "sorting by distance needs a point to measure from: your position, or a place", "near");
     }
     this.guard();
 
@@ -566,21 +663,34 @@ export class MockBackend implements Backend {
           return c.dto.due ?? "9999-99-99"; // no due date last
       }
     };
-    rows.sort((a, b) => {
-      const k = key(a).localeCompare(key(b)) || a.dto.reference.localeCompare(b.dto.reference);
-      return args.descending ? -k : k;
-    });
+    const distance = (c: Stored): number | null =>
+      near === null || c.dto.location === null ? null : Math.round(distanceM(near, c.dto.location));
+    if (sort === "distance") {
+      // Nearest first; cases with no location last, whichever way.
+      const far = rows.map((c) => [c, distance(c)] as const);
+      far.sort(([a, da], [b, db]) => {
+        if (da === null || db === null) return da === db ? a.dto.reference.localeCompare(b.dto.reference) : da === null ? 1 : -1;
+        const k = da - db || a.dto.reference.localeCompare(b.dto.reference);
+        return args.descending ? -k : k;
+      });
+      rows.splice(0, rows.length, ...far.map(([c]) => c));
+    } else {
+      rows.sort((a, b) => {
+        const k = key(a).localeCompare(key(b)) || a.dto.reference.localeCompare(b.dto.reference);
+        return args.descending ? -k : k;
+      });
+    }
 
     const offset = args.offset ?? 0;
     return {
-      cases: rows.slice(offset, offset + limit).map((c) => this.summary(c)),
+      cases: rows.slice(offset, offset + limit).map((c) => this.summary(c, distance(c))),
       total: rows.length,
       offset,
       limit,
     };
   }
 
-  private summary(c: Stored): CaseSummaryDto {
+  private summary(c: Stored, distance_m: number | null = null): CaseSummaryDto {
     const d = c.dto;
     return {
       id: d.id,
@@ -602,6 +712,7 @@ export class MockBackend implements Backend {
       visit_count: d.visits.length,
       note_count: d.notes.length,
       photo_count: d.photos.length,
+      distance_m,
     };
   }
 
@@ -623,6 +734,7 @@ export class MockBackend implements Backend {
     const c = this.find(args.case);
     this.editable(c);
     this.validateFields(args);
+    const source = checkLocation(args.lat, args.lon, args.accuracy_m, args.location_source);
     const d = c.dto;
     if (args.title !== null) d.title = args.title.trim();
     if (args.address !== null) d.address = blank(args.address);
@@ -637,7 +749,7 @@ export class MockBackend implements Backend {
     if (args.due !== null) d.due = blank(args.due);
     if (args.clear_location) d.location = null;
     else if (args.lat !== null && args.lon !== null) {
-      d.location = place(args.lat, args.lon, args.accuracy_m, "manual", this.now());
+      d.location = place(args.lat, args.lon, args.accuracy_m, source, this.now());
     }
     this.record(c, "Edited case");
     return this.copy(c);
@@ -841,11 +953,11 @@ export class MockBackend implements Backend {
     this.guard();
     const link = this.link;
     if (link === null) throw new BackendError("not_signed_in", "this device is not signed in to a server: sign in first");
-    this.show({ state: "syncing", pulled: 0, total: 0, error: null, revoked_reason: null });
+    this.show({ state: "syncing", pulled: 0, total: 0, error: null, revoked_reason: null, photos: null });
     await this.settle();
     const fail = (e: BackendError, state = "idle"): BackendError => {
       link.last_error = e.message;
-      this.show({ state, pulled: 0, total: 0, error: { code: e.code, message: e.message }, revoked_reason: null });
+      this.show({ state, pulled: 0, total: 0, error: { code: e.code, message: e.message }, revoked_reason: null, photos: null });
       return e;
     };
     if (!this.server.reachable) {
@@ -859,11 +971,12 @@ export class MockBackend implements Backend {
       this.outboxChanges = 0;
       this.draftStore.clear();
       this.refusedCases.clear();
+      this.unsentPhotos.clear();
       this.link = null;
       this.setUp = null;
       this.unlocked = false;
       const message = `this device was removed from Fieldbook by the council (${reason}); its data is being wiped`;
-      this.show({ state: "revoked", pulled: 0, total: 0, error: { code: "device_revoked", message }, revoked_reason: reason });
+      this.show({ state: "revoked", pulled: 0, total: 0, error: { code: "device_revoked", message }, revoked_reason: reason, photos: null });
       throw new BackendError("device_revoked", message);
     }
     if (this.server.tokenExpired) {
@@ -894,9 +1007,10 @@ export class MockBackend implements Backend {
         this.outboxChanges = this.outboxCases.size;
         report.pulled += 1;
       }
-      this.show({ state: "syncing", pulled: report.pulled, total, error: null, revoked_reason: null });
+      this.show({ state: "syncing", pulled: report.pulled, total, error: null, revoked_reason: null, photos: null });
       await this.settle();
     } while (incoming.length > 0);
+    await this.sendPhotos(fail);
     link.last_sync_at = this.now();
     link.last_error = null;
     this.show(idleActivity());
@@ -993,5 +1107,198 @@ export class MockBackend implements Backend {
     this.conflictStore.set(c.dto.id, list.filter((x) => x !== conflict));
     this.record(c, `Chose ${value.shown} for "${conflict.label}" (settling a conflict)`);
     return this.copy(c);
+  }
+  // ------------------------------------------------------------------ photos
+
+  private photoOf(c: Stored, sha: string): PhotoDto {
+    const key = sha.trim().toLowerCase();
+    const p = c.dto.photos.find((x) => x.sha256 === key);
+    if (!p) throw new BackendError("unknown_photo", `this case has no photo ${key.slice(0, 80)}`);
+    return p;
+  }
+
+  private checkCaption(caption: string | null): string | null {
+    if (caption === null) return null;
+    const t = caption.trim();
+    if ([...t].length > 500) {
+      throw new BackendError("too_long", `caption must be 500 characters or fewer (it has ${[...t].length})`, "caption");
+    }
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(t)) {
+      throw new BackendError("control_characters", "caption contains control characters; use plain text", "caption");
+    }
+    return t;
+  }
+
+  private checkVisit(c: Stored, visit: string | null): string | null {
+    const v = visit === null ? null : visit.trim();
+    if (v === null || v === "") return v;
+    if (!c.dto.visits.some((x) => x.id === v)) throw new BackendError("unknown_visit", `there is no visit ${v} on this case`);
+    return v;
+  }
+
+  async photos(caseRef: string): Promise<PhotoDto[]> {
+    await this.settle();
+    this.guard();
+    return structuredClone(this.find(caseRef).dto.photos);
+  }
+
+  async addPhoto(args: AddPhotoArgs, bytes: Uint8Array): Promise<PhotoAddedDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    const visit = this.checkVisit(c, args.visit);
+    // Empty and oversized files are refused before anything else (never hashed).
+    if (bytes.length === 0 || bytes.length > MAX_PHOTO_BYTES) checkPhoto(bytes, args.file_name);
+    // The same file again: recognised by its hash before anything is decoded.
+    const sha = sha256Hex(bytes);
+    const known = c.dto.photos.find((p) => p.sha256 === sha);
+    if (known) return { photo: structuredClone(known), added: false };
+    const checked = checkPhoto(bytes, args.file_name);
+    this.editable(c);
+    const caption = this.checkCaption(args.caption) ?? "";
+    const photo: PhotoDto = {
+      sha256: sha,
+      bytes: bytes.length,
+      mime: checked.mime,
+      width: checked.width,
+      height: checked.height,
+      caption,
+      visit_id: visit === "" ? null : visit,
+      taken_at: null,
+      location: null,
+      held: ["full", "thumb"],
+    };
+    c.dto.photos.push(photo);
+    this.unsentPhotos.set(sha, bytes.length);
+    this.record(c, "Added a photo");
+    return { photo: structuredClone(photo), added: true };
+  }
+
+  async editPhoto(args: EditPhotoArgs): Promise<PhotoDto> {
+    await this.settle();
+    this.guard();
+    const c = this.find(args.case);
+    this.editable(c);
+    const visit = this.checkVisit(c, args.visit);
+    const caption = this.checkCaption(args.caption);
+    const p = this.photoOf(c, args.photo);
+    if (caption !== null) p.caption = caption;
+    if (visit !== null) p.visit_id = visit === "" ? null : visit;
+    this.record(c, "Changed a photo's details");
+    return structuredClone(p);
+  }
+
+  async fetchPhoto(caseRef: string, sha256: string): Promise<boolean> {
+    await this.settle();
+    this.guard();
+    const p = this.photoOf(this.find(caseRef), sha256);
+    if (p.held.includes("full")) return true;
+    if (this.link === null) throw new BackendError("not_signed_in", "this device is not signed in to a server: sign in first");
+    if (!this.server.reachable) throw new BackendError("server_unreachable", "the server cannot be reached: connection refused");
+    if (this.server.photosUnavailable) {
+      throw new BackendError("photos_unavailable", "the server has no photo store (503)");
+    }
+    if (!this.server.photos.has(p.sha256)) return false;
+    for (const v of ["full", "thumb"]) if (!p.held.includes(v)) p.held.push(v);
+    return true;
+  }
+
+  /** A small SVG with the photo's caption: enough for `<img>` in dev mode and for tests to check. */
+  photoUrl(caseId: string, sha256: string, variant: PhotoVariant): string {
+    const c = this.cases.find((x) => x.dto.id === caseId);
+    const p = c?.dto.photos.find((x) => x.sha256 === sha256);
+    const text = (p?.caption || `Photo ${sha256.slice(0, 8)}`).replace(/[<>&"]/g, " ");
+    const [w, h] = variant === "thumb" ? [320, 240] : [1600, 1200];
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 320 240">` +
+      `<desc>${variant} ${sha256}</desc><rect width="320" height="240" fill="#b1b4b6"/>` +
+      `<text x="160" y="125" font-family="arial" font-size="18" text-anchor="middle">${text}</text></svg>`;
+    return `data:image/svg+xml,${encodeURIComponent(svg)}`;
+  }
+
+  /** Tests and dev mode: a photo another device attached to a case arrives with the case. */
+  receivePhoto(reference: string, photo: ReceivedPhoto = {}): PhotoDto {
+    const c = this.find(reference);
+    const sha = sha256Hex(new TextEncoder().encode(`${reference} ${this.nextId++}`));
+    const at = photo.taken_at ?? null;
+    const dto: PhotoDto = {
+      sha256: sha,
+      bytes: 2_400_000,
+      mime: "image/jpeg",
+      width: 2048,
+      height: 1536,
+      caption: photo.caption ?? "",
+      visit_id: photo.visit ?? null,
+      taken_at: at,
+      location:
+        photo.location == null
+          ? null
+          : place(photo.location.lat, photo.location.lon, photo.location.accuracy_m ?? null, "photo_exif", at ?? this.now()),
+      held: [...(photo.held ?? [])],
+    };
+    c.dto.photos.push(dto);
+    if (photo.onServer ?? true) this.server.photos.add(sha);
+    return structuredClone(dto);
+  }
+
+  /** After the cases: this device's photos up, one by one, with progress in bytes. */
+  private async sendPhotos(fail: (e: BackendError, state?: string) => BackendError): Promise<void> {
+    const waiting = [...this.unsentPhotos];
+    if (waiting.length === 0) return;
+    if (this.server.photosUnavailable) {
+      throw fail(new BackendError("photos_unavailable", "the server has no photo store (503 Service Unavailable)"));
+    }
+    let done = 0;
+    for (const [sha, size] of waiting) {
+      const half = Math.floor(size / 2);
+      for (const sent of [0, half]) {
+        this.show({ ...idleActivity(), state: "syncing", photos: { done, total: waiting.length, sent, size } });
+        await this.settle();
+      }
+      this.server.photos.add(sha);
+      this.unsentPhotos.delete(sha);
+      done += 1;
+    }
+    this.show({ ...idleActivity(), state: "syncing", photos: { done, total: waiting.length, sent: 0, size: 0 } });
+    await this.settle();
+  }
+
+  /** Photos this device holds that have not reached the server yet (tests). */
+  get photosWaiting(): number {
+    return this.unsentPhotos.size;
+  }
+
+  // ------------------------------------------------------------------ places and the map
+
+  async findPlace(query: string): Promise<PlaceDto[]> {
+    await this.settle();
+    this.guard();
+    const q = query.trim();
+    if (this.gazetteer === null || this.gazetteer.length === 0) {
+      throw new BackendError("no_gazetteer", "no address list (gazetteer) is loaded on this device: ask an administrator to load one");
+    }
+    if (q === "") throw new BackendError("invalid_input", "enter a UPRN or a postcode", "query");
+    if (/^\d+$/.test(q)) {
+      if (!/^\d{1,12}$/.test(q)) {
+        throw new BackendError("invalid_uprn", `'${q}' is not a UPRN: a UPRN is a whole number of 1 to 12 digits`, "uprn");
+      }
+      return structuredClone(this.gazetteer.filter((p) => p.uprn === Number(q)));
+    }
+    if (!POSTCODE.test(q)) {
+      throw new BackendError("invalid_postcode", `'${q}' is not a UK postcode, for example SW1A 2AA`, "postcode");
+    }
+    const pc = normalisePostcode(q);
+    return structuredClone(this.gazetteer.filter((p) => p.postcode === pc));
+  }
+
+  async mapInfo(): Promise<MapDto> {
+    await this.settle();
+    this.guard();
+    return structuredClone(this.map);
+  }
+
+  /** The mock has no tile server: a relative address that finds nothing (only used when `map` says so). */
+  tileUrl(): string {
+    return "mock-tiles/{z}/{x}/{y}";
   }
 }

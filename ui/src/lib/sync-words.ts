@@ -3,6 +3,8 @@
 import type { SyncActivityDto, SyncStatusDto } from "./backend";
 import { sentence } from "./autosave.svelte";
 import { formatDateTime, thousands } from "./format";
+import { photoWords } from "./photo-words";
+import type { PhotoProgressDto } from "../bindings/PhotoProgressDto";
 
 /** Codes after which only signing in again helps. */
 export const SIGN_IN_AGAIN = new Set(["token_expired", "unauthorised", "unknown_device"]);
@@ -38,6 +40,9 @@ export function signInWords(code: string, message: string, deviceNumber?: number
       return "The server no longer recognises this device. Sign in again to carry on syncing";
     case "not_signed_in":
       return "This device is not signed in to a server yet";
+    case "hash_mismatch":
+    case "photos_unavailable":
+      return photoWords(code, message);
     default:
       return sentence(message);
   }
@@ -71,6 +76,17 @@ export function syncedAt(iso: string, now: Date = new Date()): string {
   return day === today.split(", ")[0] && time !== undefined ? time : full;
 }
 
+/**
+ * Photos on their way: "Sending photos: 2 of 5" (photos done of all), and how far the one being
+ * sent now has got, "(40% of the next)", while one is part-sent.
+ */
+export function photoProgressText(p: PhotoProgressDto): string {
+  const count = `Sending photos: ${thousands(p.done)} of ${thousands(p.total)}`;
+  if (p.size <= 0 || p.sent <= 0 || p.sent >= p.size) return count;
+  const percent = Math.min(99, Math.floor((p.sent / p.size) * 100));
+  return `${count} (${percent}% of the next)`;
+}
+
 /** The short state the status line's tag shows, and its colour. */
 export interface SyncLine {
   tag: string;
@@ -95,6 +111,15 @@ export function syncLine(status: SyncStatusDto | null, activity: SyncActivityDto
     };
   }
   const last = status.last_sync_at === null ? "" : ` · last synced ${syncedAt(status.last_sync_at, now)}`;
+  if (activity.photos !== null && activity.photos !== undefined && activity.state !== "offline" && activity.state !== "revoked") {
+    return {
+      tag: "Syncing",
+      tagClass: "govuk-tag--blue",
+      text: photoProgressText(activity.photos),
+      announce: "Sending photos",
+      action: null,
+    };
+  }
   if (activity.state === "syncing") {
     const text = activity.total > 0 ? `Syncing ${thousands(activity.pulled)} of ${thousands(activity.total)}` : "Syncing…";
     return { tag: "Syncing", tagClass: "govuk-tag--blue", text, announce: "Syncing", action: null };

@@ -1,15 +1,18 @@
 // The desktop app's backend: one Tauri command per device API function, a thin mapping only.
 // Command names are the Rust function names (snake_case); structured arguments travel as `{ args }`.
-import { invoke } from "@tauri-apps/api/core";
+import { convertFileSrc, invoke, type InvokeArgs, type InvokeOptions } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { BackendError, type Backend, type SyncActivityDto } from "./backend";
 
 /** The event the shell sends when the background sync's activity changes (src-tauri/src/background.rs). */
 const SYNC_EVENT = "sync-activity";
 
-async function call<T>(command: string, payload?: Record<string, unknown>): Promise<T> {
+/** The header that carries `add_photo`'s arguments beside its raw body (the file's bytes). */
+const PHOTO_ARGS_HEADER = "Fieldbook-Args";
+
+async function call<T>(command: string, payload?: InvokeArgs, options?: InvokeOptions): Promise<T> {
   try {
-    return await invoke<T>(command, payload);
+    return await invoke<T>(command, payload, options);
   } catch (e) {
     throw BackendError.from(e);
   }
@@ -41,6 +44,19 @@ export function tauriBackend(): Backend {
     syncActivity: () => call("sync_activity"),
     conflicts: (caseRef) => call("conflicts", { case: caseRef }),
     resolveConflict: (args) => call("resolve_conflict", { args }),
+    photos: (caseRef) => call("photos", { case: caseRef }),
+    // The bytes travel as the raw IPC body (no JSON array of numbers); the arguments in a header.
+    addPhoto: (args, bytes) =>
+      call("add_photo", bytes, { headers: { [PHOTO_ARGS_HEADER]: encodeURIComponent(JSON.stringify(args)) } }),
+    editPhoto: (args) => call("edit_photo", { args }),
+    fetchPhoto: (caseRef, sha256) => call("fetch_photo", { case: caseRef, photo: sha256 }),
+    // The shell serves photo bytes from the encrypted store through its `fbphoto` protocol.
+    photoUrl: (caseId, sha256, variant) =>
+      `${convertFileSrc("", "fbphoto")}${encodeURIComponent(caseId)}/${encodeURIComponent(sha256)}/${variant}`,
+    findPlace: (query) => call("find_place", { query }),
+    mapInfo: () => call("map_info"),
+    // The shell serves tiles from the offline basemap pack (or the council's tile server, when set).
+    tileUrl: () => `${convertFileSrc("", "fbtiles")}{z}/{x}/{y}`,
     onSyncActivity: (listener) => {
       let stopped = false;
       let stop: (() => void) | null = null;

@@ -13,6 +13,8 @@ const WRITES = new Set<keyof Backend>([
   "signIn",
   "syncNow",
   "resolveConflict",
+  "addPhoto",
+  "editPhoto",
 ]);
 
 export function watchWrites(backend: Backend, onWrite: () => void): Backend {

@@ -1,0 +1,75 @@
+// Test doubles for what jsdom lacks: the device's position (navigator.geolocation) and the
+// map (MapLibre needs WebGL 2). `fakeMaps` records every map a screen started, so a test can
+// look at its style and data and click on it.
+import { vi } from "vitest";
+import type { StyleSpecification } from "@maplibre/maplibre-gl-style-spec";
+import type { FeatureCollection } from "geojson";
+import type { MapClick, MapHandle } from "../src/lib/maplibre";
+import type { MapView } from "../src/lib/map-style";
+import type { LatLon } from "../src/lib/geo";
+
+/** Where the test device is: a point, or a Geolocation error code (1 denied, 2 unavailable, 3 timeout). */
+export function stubPosition(where: { lat: number; lon: number; accuracy?: number } | { code: 1 | 2 | 3 } | "none") {
+  const getCurrentPosition = vi.fn((ok: PositionCallback, fail?: PositionErrorCallback | null) => {
+    if (where === "none") return;
+    if ("code" in where) fail?.({ code: where.code, message: "", PERMISSION_DENIED: 1, POSITION_UNAVAILABLE: 2, TIMEOUT: 3 } as GeolocationPositionError);
+    else {
+      ok({
+        coords: { latitude: where.lat, longitude: where.lon, accuracy: where.accuracy ?? 12 } as GeolocationCoordinates,
+        timestamp: Date.now(),
+      } as GeolocationPosition);
+    }
+  });
+  Object.defineProperty(navigator, "geolocation", {
+    value: where === "none" ? undefined : { getCurrentPosition },
+    configurable: true,
+  });
+  return getCurrentPosition;
+}
+
+export interface FakeMap {
+  container: HTMLElement;
+  style: StyleSpecification;
+  view: MapView;
+  label: string;
+  data: Partial<Record<string, FeatureCollection>>;
+  click: ((c: MapClick) => void) | null;
+  centre: LatLon;
+  removed: boolean;
+}
+
+export const fakeMaps: { started: FakeMap[]; fail: boolean } = { started: [], fail: false };
+
+/** The stand-in for src/lib/maplibre (use with `vi.mock`). */
+export function fakeMapModule() {
+  class MapUnavailable extends Error {}
+  return {
+    MapUnavailable,
+    mapSupported: () => !fakeMaps.fail,
+    startMap: async (container: HTMLElement, style: StyleSpecification, view: MapView, label: string): Promise<MapHandle> => {
+      if (fakeMaps.fail) throw new MapUnavailable("this webview has no WebGL 2");
+      const m: FakeMap = { container, style, view, label, data: {}, click: null, centre: { lat: 52.0, lon: -1.0 }, removed: false };
+      fakeMaps.started.push(m);
+      return {
+        setData: (source, data) => {
+          m.data[source] = data;
+        },
+        onClick: (l) => {
+          m.click = l;
+        },
+        centre: () => m.centre,
+        show: () => {},
+        remove: () => {
+          m.removed = true;
+        },
+      };
+    },
+  };
+}
+
+/** The map a screen started last. */
+export function lastMap(): FakeMap {
+  const m = fakeMaps.started[fakeMaps.started.length - 1];
+  if (!m) throw new Error("no map was started");
+  return m;
+}

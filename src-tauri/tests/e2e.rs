@@ -813,3 +813,183 @@ fn a_conflict_from_two_devices_is_shown_and_settled_in_the_window() -> Result<()
     })?;
     h.quit()
 }
+
+/// Three different photos as a camera gives them (1600×1200 JPEGs), made with ImageMagick.
+fn camera_photos(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for (name, gradient, words) in [
+        ("IMG_0101.JPG", "gradient:skyblue-darkgreen", "Yard"),
+        ("IMG_0102.JPG", "gradient:wheat-sienna", "Kitchen"),
+        ("IMG_0103.JPG", "gradient:white-slategray", "Store room"),
+    ] {
+        let path = dir.join(name);
+        let made = std::process::Command::new("convert")
+            .args([
+                "-size",
+                "1600x1200",
+                gradient,
+                "-fill",
+                "white",
+                "-pointsize",
+                "140",
+            ])
+            .args(["-annotate", "+150+650", words, "-quality", "90"])
+            .arg(&path)
+            .status()?;
+        if !made.success() {
+            return Err(driver::Error(format!(
+                "ImageMagick's convert could not make {name}"
+            )));
+        }
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// How many of the page's images matching `css` have loaded (through the fbphoto protocol).
+fn images_loaded(h: &Harness, css: &str) -> Result<u64> {
+    let n = h.execute(
+        "return [...document.querySelectorAll(arguments[0])]
+             .filter(i => i.complete && i.naturalWidth > 0).length;",
+        vec![serde_json::Value::String(css.into())],
+    )?;
+    Ok(n.as_u64().unwrap_or(0))
+}
+
+/// The files under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() { files_under(&p) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+#[test]
+fn three_photos_on_a_visit_reach_the_team_leaders_device() -> Result<()> {
+    let e = |err: fieldbook_app::AppError| driver::Error(err.to_string());
+    let server = server::TestServer::start();
+    let (dir, refs) = device()?;
+    let reference = refs[0].clone();
+    {
+        // The officer's laptop is signed in as Olive and has started a visit.
+        let laptop = Ctx::new(data_dir(&dir));
+        fieldbook_app::unlock(&laptop, PASSPHRASE).map_err(e)?;
+        fieldbook_app::sign_in(
+            &laptop,
+            fieldbook_app::SignInArgs {
+                server: server.url.clone(),
+                user: "olive".into(),
+                password: server::PASSWORD.into(),
+            },
+        )
+        .map_err(e)?;
+        fieldbook_app::add_visit(
+            &laptop,
+            fieldbook_app::AddVisitArgs {
+                case: reference.clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(e)?;
+    }
+    let files = tempfile::tempdir()?;
+    let photos = camera_photos(files.path())?;
+
+    let mut h = open_unlocked(&dir)?;
+    click_link(&h, &reference)?;
+    h.wait_for_heading(CASES[0].1)?;
+    // The visit the photos belong to, then the three files at once from the file picker.
+    let visit = h.find_by_label("Visit (optional)")?;
+    h.click(&visit)?;
+    h.click(&h.find(fantoccini::Locator::XPath(
+        "//select[@id='photo-visit']/option[2]",
+    ))?)?;
+    let paths: Vec<&std::path::Path> = photos.iter().map(|p| p.as_path()).collect();
+    h.choose_files(&h.find_by_label("Add photos")?, &paths)?;
+    h.wait_for_text("main", "This case has 3 photos.")?;
+    h.wait_for("three thumbnails drawn", driver::WAIT, |h| {
+        Ok((images_loaded(h, "[data-testid=photo-thumb] img")? == 3).then_some(()))
+    })?;
+    let gallery = h.text(&h.find_css("[data-testid=photo-gallery]")?)?;
+    assert_eq!(
+        gallery.matches("Visit 1").count(),
+        3,
+        "each photo belongs to the visit: {gallery}"
+    );
+    h.axe("case-photos")?;
+    h.screenshot("case-photos")?;
+
+    // Sync: the case first, then the photos (thumbnail and display version of each).
+    h.click(&h.find_button("Sync now")?)?;
+    let blobs = server.data().join("blobs");
+    h.wait_for("the six photo files on the server", driver::WAIT, |_| {
+        Ok((files_under(&blobs) >= 6).then_some(()))
+    })?;
+    h.quit()?;
+
+    // Lena, the team leader, on her tablet: signed in before, she unlocks it and the background
+    // sync brings the case and the thumbnails.
+    let tablet = tempfile::Builder::new()
+        .prefix("fieldbook-e2e-leader-")
+        .tempdir()?;
+    {
+        let ctx = Ctx::new(tablet.path().join("device"));
+        fieldbook_app::init_device(
+            &ctx,
+            InitArgs {
+                passphrase: PASSPHRASE.into(),
+                person_name: "Lena Leader".into(),
+                role: "team_leader".into(),
+                device_number: 71,
+            },
+        )
+        .map_err(e)?;
+        fieldbook_app::sign_in(
+            &ctx,
+            fieldbook_app::SignInArgs {
+                server: server.url.clone(),
+                user: "lena".into(),
+                password: server::PASSWORD.into(),
+            },
+        )
+        .map_err(e)?;
+    }
+    let mut l = open_unlocked(&tablet)?;
+    l.wait_for_text("[data-testid=sync-status]", "Up to date")?;
+    click_link(&l, &reference)?;
+    l.wait_for_heading(CASES[0].1)?;
+    l.wait_for_text("main", "This case has 3 photos.")?;
+    l.wait_for(
+        "the three thumbnails on the leader's tablet",
+        driver::WAIT,
+        |h| {
+            // Thumbnails load lazily: scroll to them, as a person would.
+            h.execute(
+                "document.querySelector('[data-testid=photo-gallery]').scrollIntoView();",
+                vec![],
+            )?;
+            Ok((images_loaded(h, "[data-testid=photo-thumb] img")? == 3).then_some(()))
+        },
+    )?;
+    l.screenshot("leader-case-photos")?;
+    // Opening one fetches its full version from the server.
+    l.click(&l.find_css("[data-testid=photo-thumb]")?)?;
+    l.wait_for_css("[data-testid=photo-viewer]")?;
+    let width = l.wait_for("the full photo", driver::WAIT, |h| {
+        let w = h.execute(
+            "const i = document.querySelector('[data-testid=photo-viewer] img');
+             return i && i.complete ? i.naturalWidth : 0;",
+            vec![],
+        )?;
+        Ok(w.as_u64().filter(|w| *w > 320))
+    })?;
+    assert_eq!(width, 1600, "the display version, not the thumbnail");
+    l.axe("photo-full-view")?;
+    l.screenshot("photo-full-view")?;
+    l.quit()
+}

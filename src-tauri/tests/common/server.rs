@@ -58,10 +58,11 @@ impl TestServer {
         let listener = std::net::TcpListener::bind(addr).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // Photo blobs in the data directory, as `serve --data DIR` keeps them.
+        let blobs = fieldbook_server::blobs::Blobs::local(&data.join("blobs")).unwrap();
         let router = http::router(AppState {
             accounts: accounts.clone(),
-            // The desktop's tests move cases, not photo bytes.
-            blobs: None,
+            blobs: Some(blobs),
         });
         let thread = std::thread::Builder::new()
             .name(format!("fieldbook-server {addr}"))

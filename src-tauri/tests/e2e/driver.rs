@@ -725,6 +725,17 @@ impl Harness {
         Ok(self.block("type", el.send_keys(text))??)
     }
 
+    /// Choose files in an `<input type=file>`, as a person picking them would (WebDriver sets
+    /// the input's files from the paths and fires its change event).
+    pub fn choose_files(&self, input: &Element, paths: &[&Path]) -> Result<()> {
+        let list = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(self.block("choose files", input.send_keys(&list))??)
+    }
+
     pub fn is_interactive(&self, el: &Element) -> Result<bool> {
         Ok(self.block("displayed", el.is_displayed())??
             && self.block("enabled", el.is_enabled())??)

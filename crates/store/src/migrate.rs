@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0007_photo_thumbs.sql",
         include_str!("../../../migrations/device/0007_photo_thumbs.sql"),
     ),
+    (
+        8,
+        "0008_case_location.sql",
+        include_str!("../../../migrations/device/0008_case_location.sql"),
+    ),
 ];
 
 pub fn latest() -> u32 {

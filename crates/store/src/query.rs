@@ -26,8 +26,9 @@ pub enum CaseSort {
     Relevance,
     /// Nearest to `CaseQuery::near` first (farthest first when descending); cases with no
     /// location last. Without `near`, by due date. Not in [`CaseSort::ALL`]: it needs a point.
-    /// No index serves it: the matching cases are read and sorted (about a millisecond per
-    /// thousand cases), by an equirectangular distance that orders like the true one at a
+    /// No index yields this order: the distance to every matching case is measured from the
+    /// `cases_location` index (schema 8) and sorted, keeping only the page's cases, whose rows
+    /// are then read. The distance is equirectangular, which orders like the true one at a
     /// council's scale.
     Distance,
 }
@@ -313,10 +314,22 @@ impl ListSql {
             CaseSort::Reference => format!("c.ref_sort {dir}, c.pk {dir}"),
             CaseSort::Title => format!("c.title COLLATE NOCASE {dir}, c.pk {dir}"),
         };
-        let page = format!(
-            "SELECT {COLUMNS} FROM cases c {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            where_clause(&wheres)
-        );
+        let page = if near.is_some() {
+            // Measure every case from the location index (pk, lat, lon), keep the page's pks,
+            // then read only those rows, in the same order.
+            format!(
+                "SELECT {COLUMNS} FROM cases c
+                 JOIN (SELECT c.pk FROM cases c {} ORDER BY {order} LIMIT {limit} OFFSET {offset})
+                   AS near USING (pk)
+                 ORDER BY {order}",
+                where_clause(&wheres)
+            )
+        } else {
+            format!(
+                "SELECT {COLUMNS} FROM cases c {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                where_clause(&wheres)
+            )
+        };
         ListSql {
             count,
             page,

@@ -191,7 +191,7 @@ fn a_schema_1_device_is_upgraded_in_place_and_keeps_its_cases() {
     // Take the file back to schema 1 as the first release wrote it.
     store
         .connection()
-        .execute_batch("DROP TABLE drafts; DROP TABLE case_sync; DROP TABLE sync_state; DROP TABLE server_link; DROP TABLE departures; DROP TABLE settings; DROP TABLE gazetteer; DROP TABLE ward_boundaries; ALTER TABLE photos DROP COLUMN thumb_sha256; PRAGMA user_version = 1")
+        .execute_batch("DROP TABLE drafts; DROP TABLE case_sync; DROP TABLE sync_state; DROP TABLE server_link; DROP TABLE departures; DROP TABLE settings; DROP TABLE gazetteer; DROP TABLE ward_boundaries; ALTER TABLE photos DROP COLUMN thumb_sha256; DROP INDEX cases_location; PRAGMA user_version = 1")
         .unwrap();
     drop(store);
     let mut store = Store::open(dir.path(), PASS).unwrap();

@@ -993,3 +993,204 @@ fn three_photos_on_a_visit_reach_the_team_leaders_device() -> Result<()> {
     l.screenshot("photo-full-view")?;
     l.quit()
 }
+
+/// Where the three fixture cases are: in Millbrook's wards (Millbrook North, Millbrook East and
+/// Islands, Millbrook South), far enough apart that their pins never overlap.
+const MILLBROOK_PLACES: [(f64, f64); 3] =
+    [(52.014, -1.006), (52.0021, -0.9962), (51.9978, -1.0031)];
+
+/// The tile (x, y, counted from the north as the web map does) holding a point at zoom `z`.
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1_u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    (x as u32, y as u32)
+}
+
+/// A basemap pack over Millbrook at zooms 12 to 15, as an administrator loads one: an MBTiles
+/// file (rows counted from the south) of real PNG tiles, one light grey tile with a darker edge
+/// made by ImageMagick and used for every place, so the tiles show on the map.
+fn millbrook_pack(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let made = std::process::Command::new("convert")
+        .args(["-size", "256x256", "xc:#f3f2f1", "-fill", "none"])
+        .args([
+            "-stroke",
+            "#b1b4b6",
+            "-draw",
+            "rectangle 0,0 255,255",
+            "png:-",
+        ])
+        .output()?;
+    if !made.status.success() || !made.stdout.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(driver::Error(
+            "ImageMagick's convert could not make a map tile".into(),
+        ));
+    }
+    let tile = made.stdout;
+    let sql = |e: rusqlite::Error| driver::Error(format!("writing the basemap pack: {e}"));
+    let path = dir.join("millbrook.mbtiles");
+    let db = rusqlite::Connection::open(&path).map_err(sql)?;
+    db.execute_batch(
+        "CREATE TABLE metadata (name TEXT, value TEXT);
+         CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,
+                             tile_data BLOB);
+         INSERT INTO metadata VALUES ('name', 'Millbrook test pack'), ('format', 'png'),
+             ('minzoom', '12'), ('maxzoom', '15'), ('bounds', '-1.03,51.98,-0.95,52.03'),
+             ('center', '-1.0,52.0,14'), ('attribution', 'Test tiles made for Fieldbook');",
+    )
+    .map_err(sql)?;
+    for z in 12..=15_u32 {
+        let (west, north) = tile_of(-1.03, 52.03, z);
+        let (east, south) = tile_of(-0.95, 51.98, z);
+        for x in west..=east {
+            for y in north..=south {
+                db.execute(
+                    "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![z, x, (1_u32 << z) - 1 - y, &tile[..]],
+                )
+                .map_err(sql)?;
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// How many pixels of the case pins' blue (#1d70b8) are in the 9 × 9 pixels around (x, y) of a
+/// screenshot: what the window really shows, which the page itself cannot read from a WebGL
+/// canvas.
+fn pin_pixels(png: &std::path::Path, x: i64, y: i64) -> Result<f64> {
+    let out = std::process::Command::new("convert")
+        .arg(png)
+        .args([
+            "-crop",
+            &format!("9x9+{}+{}", (x - 4).max(0), (y - 4).max(0)),
+        ])
+        .args([
+            "+repage", "-fuzz", "10%", "-fill", "black", "+opaque", "#1d70b8",
+        ])
+        .args(["-fill", "white", "-opaque", "#1d70b8"])
+        .args(["-format", "%[fx:round(mean*w*h)]", "info:"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse::<f64>().map_err(|_| {
+        driver::Error(format!(
+            "ImageMagick could not count the pixels at ({x}, {y}) of {}: {text} {}",
+            png.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}
+
+#[test]
+fn the_map_shows_cases_wards_and_the_offline_basemap() -> Result<()> {
+    let e = |err: fieldbook_app::AppError| driver::Error(err.to_string());
+    let (dir, refs) = device()?;
+    let files = tempfile::tempdir()?;
+    {
+        // An administrator loaded the wards and a basemap pack; the three cases were placed
+        // from the address list.
+        let ctx = Ctx::new(data_dir(&dir));
+        fieldbook_app::unlock(&ctx, PASSPHRASE).map_err(e)?;
+        let wards = fieldbook_app::load_wards(
+            &ctx,
+            include_str!("../../crates/core/tests/data/wards_millbrook.geojson"),
+        )
+        .map_err(e)?;
+        assert_eq!(wards, 4, "the fixture's wards");
+        for (reference, &(lat, lon)) in refs.iter().zip(&MILLBROOK_PLACES) {
+            fieldbook_app::edit_case(
+                &ctx,
+                fieldbook_app::EditCaseArgs {
+                    case: reference.clone(),
+                    lat: Some(lat),
+                    lon: Some(lon),
+                    location_source: Some("gazetteer".into()),
+                    ..Default::default()
+                },
+            )
+            .map_err(e)?;
+        }
+        let pack = millbrook_pack(files.path())?;
+        fieldbook_app::load_basemap(&ctx, &pack).map_err(e)?;
+    }
+
+    let mut h = open_unlocked(&dir)?;
+    case_count(&h)?;
+    click_link(&h, "Map")?;
+    h.wait_for_css("[data-testid=map] canvas")?;
+    h.wait_for_text("[data-testid=map-count]", "3 cases on the map.")?;
+    h.wait_for_text("main", "Map: Test tiles made for Fieldbook")?;
+    // MapLibre drew the three pins in view (its rendered features, once it has settled).
+    h.wait_for("MapLibre to draw the three pins", driver::WAIT, |h| {
+        let drawn = h.execute(
+            "return document.querySelector('[data-testid=map]').dataset.pinsDrawn ?? null;",
+            vec![],
+        )?;
+        Ok((drawn == serde_json::json!("3")).then_some(()))
+    })?;
+
+    // And the window shows them: the pins' blue at each pin's place in a screenshot (the
+    // webview without accelerated compositing once showed the map a frame late, without the
+    // pins, until it was moved).
+    h.execute(
+        "document.querySelector('[data-testid=map]').scrollIntoView({ block: 'center' });",
+        vec![],
+    )?;
+    h.settle()?;
+    let geo = h.execute(
+        "const m = document.querySelector('[data-testid=map]');
+         const r = m.querySelector('canvas').getBoundingClientRect();
+         return { left: r.left, top: r.top, scale: window.devicePixelRatio,
+                  pins: JSON.parse(m.dataset.pinPoints) };",
+        vec![],
+    )?;
+    let pins = geo["pins"].as_array().cloned().unwrap_or_default();
+    let mut shown: Vec<String> = pins
+        .iter()
+        .filter_map(|p| p["reference"].as_str().map(String::from))
+        .collect();
+    shown.sort();
+    let mut expected = refs.clone();
+    expected.sort();
+    assert_eq!(shown, expected, "the pins drawn: {geo}");
+    let shot = h.screenshot("map")?;
+    let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let scale = number(&geo["scale"]);
+    for p in &pins {
+        let x = ((number(&geo["left"]) + number(&p["x"])) * scale).round() as i64;
+        let y = ((number(&geo["top"]) + number(&p["y"])) * scale).round() as i64;
+        let blue = pin_pixels(&shot, x, y)?;
+        assert!(
+            blue >= 40.0,
+            "the pin of {} is not on the screen at ({x}, {y}) of {}: {blue} of 81 pixels are \
+             the pins' blue",
+            p["reference"],
+            shot.display()
+        );
+    }
+    h.axe("map")?;
+
+    // Selecting a pin names the case and its ward, with a link to it.
+    h.execute(
+        "const [reference] = arguments;
+         const m = document.querySelector('[data-testid=map]');
+         const p = JSON.parse(m.dataset.pinPoints).find((q) => q.reference === reference);
+         const canvas = m.querySelector('canvas');
+         const r = canvas.getBoundingClientRect();
+         const at = { bubbles: true, cancelable: true, view: window, button: 0,
+                      clientX: r.left + p.x, clientY: r.top + p.y };
+         for (const type of ['mousedown', 'mouseup', 'click']) {
+           canvas.dispatchEvent(new MouseEvent(type, at));
+         }",
+        vec![serde_json::Value::String(refs[0].clone())],
+    )?;
+    let selection = h.wait_for_text("[data-testid=map-selection]", CASES[0].1)?;
+    assert!(
+        selection.contains("Ward: Millbrook North (E05900001)"),
+        "{selection}"
+    );
+    click_link(&h, &format!("Open case {}", refs[0]))?;
+    h.wait_for_heading(CASES[0].1)?;
+    h.quit()
+}

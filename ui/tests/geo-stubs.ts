@@ -4,7 +4,7 @@
 import { vi } from "vitest";
 import type { StyleSpecification } from "@maplibre/maplibre-gl-style-spec";
 import type { FeatureCollection } from "geojson";
-import type { MapClick, MapHandle } from "../src/lib/maplibre";
+import type { DrawnPin, MapClick, MapHandle } from "../src/lib/maplibre";
 import type { MapView } from "../src/lib/map-style";
 import type { LatLon } from "../src/lib/geo";
 
@@ -34,7 +34,13 @@ export interface FakeMap {
   label: string;
   data: Partial<Record<string, FeatureCollection>>;
   click: ((c: MapClick) => void) | null;
+  /** The screen's listener for the map settling (call it with the pins "drawn"). */
+  settled: ((pins: DrawnPin[]) => void) | null;
   centre: LatLon;
+  /** The views the screen moved the map to after it opened. */
+  shown: MapView[];
+  /** Set it to say the person moved the map. */
+  moved: boolean;
   removed: boolean;
 }
 
@@ -48,7 +54,19 @@ export function fakeMapModule() {
     mapSupported: () => !fakeMaps.fail,
     startMap: async (container: HTMLElement, style: StyleSpecification, view: MapView, label: string): Promise<MapHandle> => {
       if (fakeMaps.fail) throw new MapUnavailable("this webview has no WebGL 2");
-      const m: FakeMap = { container, style, view, label, data: {}, click: null, centre: { lat: 52.0, lon: -1.0 }, removed: false };
+      const m: FakeMap = {
+        container,
+        style,
+        view,
+        label,
+        data: {},
+        click: null,
+        settled: null,
+        centre: { lat: 52.0, lon: -1.0 },
+        shown: [],
+        moved: false,
+        removed: false,
+      };
       fakeMaps.started.push(m);
       return {
         setData: (source, data) => {
@@ -58,7 +76,13 @@ export function fakeMapModule() {
           m.click = l;
         },
         centre: () => m.centre,
-        show: () => {},
+        show: (v) => {
+          m.shown.push(v);
+        },
+        onSettled: (l) => {
+          m.settled = l;
+        },
+        movedByPerson: () => m.moved,
         remove: () => {
           m.removed = true;
         },

@@ -1,13 +1,14 @@
 // Locations: the case page's location panel (grid reference, ward, accuracy, where it came
 // from; the device's position, allowed or not; a property from the address list, or none
-// loaded; a point picked on the map), "Nearest to me" on My cases, the same ways on New case,
-// and the mock device's distance ordering.
+// loaded; a point picked on the map), "Nearest to me" on My cases, the same ways on New case
+// and on Change case details, and the mock device's distance ordering.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import CasePage from "../src/screens/CasePage.svelte";
 import Cases, { forgetCaseFilters } from "../src/screens/Cases.svelte";
 import NewCase from "../src/screens/NewCase.svelte";
+import EditCase from "../src/screens/EditCase.svelte";
 import { MockBackend } from "../src/lib/mock-backend";
 import { BackendError, editArgs, listArgs } from "../src/lib/backend";
 import type { Route } from "../src/lib/router.svelte";
@@ -390,5 +391,105 @@ describe("New case: where it is", () => {
       "href",
       "#new-place-query",
     );
+  });
+});
+
+// ------------------------------------------------------------------ Edit case
+
+describe("Change case details: where it is", () => {
+  const edit = async (b: MockBackend) => {
+    render(EditCase, { backend: b, reference: REF, go: () => {} });
+    await screen.findByRole("heading", { level: 1, name: "Change case details" });
+  };
+
+  it("uses the device's position, saved as the device's with its accuracy, and shown in the typed fields", async () => {
+    const user = userEvent.setup();
+    stubPosition({ lat: 51.995, lon: -1.012, accuracy: 9 });
+    const b = device();
+    await edit(b);
+    // Half a location typed and not saved is replaced, not saved over the position later.
+    await user.type(screen.getByLabelText("Latitude"), "51.5");
+    await user.click(within(panel()).getByRole("button", { name: "Use my position" }));
+
+    await waitFor(() => expect(panel()).toHaveTextContent("Device position"));
+    expect(screen.getByTestId("location-status")).toHaveTextContent("The case’s location is now your position.");
+    expect(panel()).toHaveTextContent("To within 9 metres");
+    expect((await b.openCase(REF)).location).toMatchObject({ lat: 51.995, lon: -1.012, accuracy_m: 9, source: "device" });
+    expect(screen.getByLabelText("Latitude")).toHaveValue("51.995");
+    expect(screen.getByLabelText("Longitude")).toHaveValue("-1.012");
+    await waitFor(() => expect(screen.getByTestId("save-status")).toHaveTextContent("All changes saved"));
+    expect(await b.drafts("case:")).toEqual([]);
+    await expectAccessible();
+
+    // Typing a coordinate afterwards is a location typed in.
+    await user.clear(screen.getByLabelText("Longitude"));
+    await user.type(screen.getByLabelText("Longitude"), "-1.0111");
+    await user.click(screen.getByRole("button", { name: "Back to case" }));
+    await waitFor(async () => expect((await b.openCase(REF)).location).toMatchObject({ lat: 51.995, lon: -1.0111, accuracy_m: null, source: "manual" }));
+  });
+
+  it("says so when the position is refused, and changes nothing", async () => {
+    const user = userEvent.setup();
+    stubPosition({ code: 1 });
+    const b = device();
+    await edit(b);
+    await user.click(within(panel()).getByRole("button", { name: "Use my position" }));
+    await waitFor(() => expect(screen.getByTestId("location-status")).toHaveTextContent("Fieldbook is not allowed to use this device’s position."));
+    expect(screen.getByLabelText("Latitude")).toHaveValue("");
+    expect((await b.openCase(REF)).location).toBeNull();
+  });
+
+  it("finds the property: address, postcode, UPRN and location from the address list, over what was typed", async () => {
+    const user = userEvent.setup();
+    const b = device();
+    await edit(b);
+    // A postcode the device refuses stays typed, with its error, until it is put right.
+    const postcode = screen.getByLabelText("Postcode");
+    await user.clear(postcode);
+    await user.type(postcode, "ZZ");
+    await user.click(within(panel()).getByRole("button", { name: "Find the property" }));
+    await waitFor(() => expect(postcode).toHaveAccessibleDescription(/Error: 'ZZ' is not a UK postcode/));
+    await user.type(screen.getByLabelText("UPRN or postcode"), "900000000010{Enter}");
+    await user.click(await screen.findByRole("button", { name: "Use this property" }));
+
+    // The property puts it right.
+    await waitFor(() => expect(panel()).toHaveTextContent("From the address list (UPRN 900000000010)"));
+    expect(screen.getByTestId("location-status")).toHaveTextContent("The case is now at The Old Forge, Church Road, Millbrook.");
+    expect(screen.getByLabelText("Address")).toHaveValue("The Old Forge, Church Road, Millbrook");
+    expect(postcode).toHaveValue("MB2 4DX");
+    expect(postcode).not.toHaveAccessibleDescription(/Error/);
+    expect(screen.getByLabelText(/^UPRN/)).toHaveValue("900000000010");
+    expect(screen.getByLabelText("Latitude")).toHaveValue("51.9912");
+    await waitFor(() => expect(screen.getByTestId("save-status")).toHaveTextContent("All changes saved"));
+    expect(await b.drafts("case:")).toEqual([]);
+    expect(await b.openCase(REF)).toMatchObject({
+      address: "The Old Forge, Church Road, Millbrook",
+      postcode: "MB2 4DX",
+      uprn: 900000000010,
+      location: { lat: 51.9912, lon: -1.0051, source: "gazetteer" },
+    });
+  });
+
+  it("puts a no-address-list refusal in the error summary", async () => {
+    const user = userEvent.setup();
+    await edit(device(3, null));
+    await user.click(within(panel()).getByRole("button", { name: "Find the property" }));
+    await user.type(screen.getByLabelText("UPRN or postcode"), "MB1 1AA{Enter}");
+    const summary = await screen.findByRole("alert");
+    expect(within(summary).getByRole("link", { name: "No address list is loaded on this device: ask your administrator" })).toHaveAttribute(
+      "href",
+      "#location-place-query",
+    );
+  });
+
+  it("takes the person to the latitude and longitude to type them", async () => {
+    const user = userEvent.setup();
+    const go = vi.fn<(r: Route) => void>();
+    render(EditCase, { backend: device(), reference: REF, go });
+    await screen.findByRole("heading", { level: 1, name: "Change case details" });
+    await user.click(within(panel()).getByRole("link", { name: "Type the latitude and longitude" }));
+    expect(screen.getByLabelText("Latitude")).toHaveFocus();
+    expect(go).not.toHaveBeenCalled();
+    expect(screen.getByRole("group", { name: "Latitude and longitude" })).toBeInTheDocument();
   });
 });

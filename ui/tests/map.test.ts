@@ -12,14 +12,22 @@ import { GREAT_BRITAIN, buildStyle, initialView, pinnable, pinsGeoJson, pointGeo
 import { readWards } from "../src/lib/geo";
 import { MILLBROOK_WARDS } from "../src/lib/mock-geo";
 import type { MapDto } from "../src/bindings/MapDto";
+import type { NewCaseArgs } from "../src/bindings/NewCaseArgs";
 import type { BasemapDto } from "../src/bindings/BasemapDto";
 import type { Route } from "../src/lib/router.svelte";
-import { fakeMaps, lastMap, stubPosition } from "./geo-stubs";
+import { fakeMaps, lastMap, stubPosition, type FakeMap } from "./geo-stubs";
+import type { FeatureCollection } from "geojson";
 import { expectAccessible } from "./axe";
 
 vi.mock("../src/lib/maplibre", async () => (await import("./geo-stubs")).fakeMapModule());
 
 const TILES = "fbtiles://localhost/{z}/{x}/{y}";
+
+/** The case pins a fake map shows: the last `setData`, else those in its style. */
+function pinsIn(map: FakeMap): Array<{ properties: Record<string, unknown> | null }> {
+  const source = map.style.sources.cases as unknown as { data: FeatureCollection };
+  return (map.data.cases ?? source.data).features;
+}
 const PACK: BasemapDto = {
   name: "Millbrook OS Open Zoomstack",
   format: "png",
@@ -77,6 +85,21 @@ describe("the map's style", () => {
     const style = buildStyle(info({ online_tiles: true }), TILES);
     expect(style.sources.basemap).toEqual({ type: "raster", tiles: [TILES], tileSize: 256, minzoom: 0, maxzoom: 19 });
     expect(validateStyleMin(style)).toEqual([]);
+  });
+
+  it("draws the pins and the place picked known when the map opens from its first frame", () => {
+    const pins = [
+      { id: "a", reference: "FH-1", title: "Cafe", lat: 52.01, lon: -1.01 },
+      { id: "b", reference: "FH-2", title: "Shop", lat: 51.99, lon: -0.99 },
+    ];
+    const style = buildStyle(info({ basemap: PACK }), TILES, [], { pins, picked: { lat: 52, lon: -1 } });
+    expect(validateStyleMin(style)).toEqual([]);
+    expect(style.sources.cases).toEqual({ type: "geojson", data: pinsGeoJson(pins) });
+    expect(style.sources.picked).toEqual({ type: "geojson", data: pointGeoJson({ lat: 52, lon: -1 }) });
+    expect(style.sources.position).toEqual({ type: "geojson", data: pointGeoJson(null) });
+    const none = buildStyle(info(), TILES);
+    expect(none.sources.cases).toEqual({ type: "geojson", data: pinsGeoJson([]) });
+    expect(none.sources.picked).toEqual({ type: "geojson", data: pointGeoJson(null) });
   });
 
   it("makes pins of the cases that have a location", () => {
@@ -141,8 +164,10 @@ describe("My cases: the map view", () => {
     const located = all.cases.filter((c) => c.lat !== null);
     expect(located.length).toBeGreaterThan(0);
     expect(located.length).toBeLessThan(40);
-    await waitFor(() => expect(map.data.cases?.features).toHaveLength(located.length));
+    // The pins known when the map opens are in its style, drawn with its first frames (not sent again).
+    expect(pinsIn(map)).toHaveLength(located.length);
     await waitFor(() => expect(map.data.position?.features).toHaveLength(1));
+    expect(map.data.cases).toBeUndefined();
     expect(map.view.kind).toBe("bounds");
     expect(screen.getByTestId("map-count")).toHaveTextContent(`${located.length} cases on the map`);
     expect(screen.getByText(`${40 - located.length} cases have no location, so they are not on the map.`)).toBeInTheDocument();
@@ -162,6 +187,82 @@ describe("My cases: the map view", () => {
     await user.keyboard("{ArrowLeft}");
     expect(screen.getByRole("tab", { name: "List" })).toHaveFocus();
     expect(screen.getByRole("tabpanel", { name: "List" })).not.toHaveClass("govuk-tabs__panel--hidden");
+  });
+
+  /** Cases another device made, with a location, that the next sync brings. */
+  const synced = (points: Array<[number, number]>): NewCaseArgs[] =>
+    points.map(([lat, lon], i) => ({
+      kind: "general",
+      title: `Synced case ${i + 1}`,
+      address: null,
+      postcode: null,
+      uprn: null,
+      lat,
+      lon,
+      accuracy_m: null,
+      location_source: "gazetteer",
+      due: null,
+    }));
+
+  it("moves to the pins when a sync brings the first cases with a location, and says what it drew", async () => {
+    const user = userEvent.setup();
+    stubPosition({ code: 1 });
+    const incoming = synced([
+      [52.0063, -1.0098],
+      [52.0021, -0.9962],
+      [51.9978, -1.0031],
+    ]);
+    const backend = new MockBackend({ cases: 0, unlocked: true, signedIn: true, backgroundSync: false, server: { incoming } });
+    render(Cases, { backend, go: () => {} });
+    await screen.findByText("No cases");
+    await user.click(screen.getByRole("tab", { name: "Map" }));
+    await waitFor(() => expect(fakeMaps.started).toHaveLength(1));
+    const map = lastMap();
+    // Nothing to pin yet: the map opens on the wards.
+    expect(map.view).toEqual({ kind: "bounds", bounds: [-1.02, 51.98, -0.95, 52.02], maxZoom: 15 });
+    expect(await screen.findByTestId("map-count")).toHaveTextContent("No cases with a location to show.");
+    expect(screen.getByTestId("map")).not.toHaveAttribute("data-pins-drawn");
+
+    await backend.syncNow();
+    await waitFor(() => expect(pinsIn(map)).toHaveLength(3));
+    expect(screen.getByTestId("map-count")).toHaveTextContent("3 cases on the map.");
+    expect(map.shown).toEqual([{ kind: "bounds", bounds: [-1.0098, 51.9978, -0.9962, 52.0063], maxZoom: 16 }]);
+
+    // Once the map has settled it says which pins it drew, and where (for tests in a real webview).
+    const page = await backend.listCases(listArgs());
+    const drawn = page.cases.slice(0, 2).map((c, i) => ({ id: c.id, reference: c.reference, x: 100 + i, y: 50 + i }));
+    map.settled!(drawn);
+    await waitFor(() => expect(screen.getByTestId("map")).toHaveAttribute("data-pins-drawn", "2"));
+    expect(JSON.parse(screen.getByTestId("map").getAttribute("data-pin-points")!)).toEqual(
+      drawn.map(({ reference, x, y }) => ({ reference, x, y })),
+    );
+
+    // Later syncs change the pins but leave the view where it is.
+    backend.server.incoming.push(...synced([[52.01, -0.99]]));
+    await backend.syncNow();
+    await waitFor(() => expect(pinsIn(map)).toHaveLength(4));
+    expect(map.shown).toHaveLength(1);
+  });
+
+  it("leaves the view where the person moved it when the first pins come", async () => {
+    const user = userEvent.setup();
+    stubPosition({ code: 1 });
+    const backend = new MockBackend({
+      cases: 0,
+      unlocked: true,
+      signedIn: true,
+      backgroundSync: false,
+      server: { incoming: synced([[52.0063, -1.0098]]) },
+    });
+    render(Cases, { backend, go: () => {} });
+    await screen.findByText("No cases");
+    await user.click(screen.getByRole("tab", { name: "Map" }));
+    await waitFor(() => expect(fakeMaps.started).toHaveLength(1));
+    const map = lastMap();
+    map.moved = true;
+    await backend.syncNow();
+    await waitFor(() => expect(pinsIn(map)).toHaveLength(1));
+    expect(map.shown).toEqual([]);
   });
 
   it("says the map cannot be shown when the webview cannot draw it, and the list still works", async () => {

@@ -403,3 +403,114 @@ describe("the status line while photos are sent", () => {
     expect(backend.photosWaiting).toBe(0);
   });
 });
+
+// ------------------------------------------------------------------ after a sync
+
+describe("Case page: after a background sync", () => {
+  it("shows the thumbnails the sync brought, keeping the note and caption being typed, and the focus", async () => {
+    const user = userEvent.setup();
+    const backend = new MockBackend({ cases: 3, unlocked: true, signedIn: true, backgroundSync: false });
+    backend.receivePhoto(REF, { caption: "Grease trap", held: [] });
+    render(CasePage, { backend, reference: REF, go: () => {} });
+    const gallery = await screen.findByTestId("photo-gallery");
+    expect(gallery).toHaveTextContent("Not yet on this device");
+
+    await user.type(screen.getByLabelText("Add a note"), "Fridge at 9 degrees");
+    const caption = screen.getByLabelText("Caption (optional)");
+    await user.type(caption, "Back yard");
+    const focused = document.activeElement;
+    expect(focused).toBe(caption);
+
+    // The background sync brings the thumbnail (after the case itself).
+    await backend.syncNow();
+    await waitFor(() => expect(within(gallery).getByRole("img", { name: "Grease trap" })).toBeInTheDocument());
+    expect(gallery).not.toHaveTextContent("Not yet on this device");
+    expect(screen.getByTestId("photo-gallery")).toBe(gallery);
+    expect(screen.getByLabelText("Add a note")).toHaveValue("Fridge at 9 degrees");
+    expect(caption).toHaveValue("Back yard");
+    expect(document.activeElement).toBe(focused);
+    expect(screen.getByLabelText("Caption (optional)")).toBe(caption);
+    // The note is still kept as a draft, ready to add.
+    const id = (await backend.openCase(REF)).id;
+    await waitFor(() => expect(backend.draftStore.get(`note:${id}:text;`)?.value).toBe("Fridge at 9 degrees"));
+  });
+
+  it("counts a sync that was already running when the page opened", async () => {
+    const backend = new MockBackend({ cases: 3, unlocked: true, signedIn: true, backgroundSync: false });
+    const photo = backend.receivePhoto(REF, { caption: "Grease trap", held: [] });
+    const activity = (state: string): SyncActivityDto => ({ state, pulled: 0, total: 0, error: null, revoked_reason: null, photos: null });
+    vi.spyOn(backend, "syncActivity").mockResolvedValue(activity("syncing"));
+    let hear: (a: SyncActivityDto) => void = () => {};
+    vi.spyOn(backend, "onSyncActivity").mockImplementation((l) => {
+      hear = l;
+      return () => {};
+    });
+    render(CasePage, { backend, reference: REF, go: () => {} });
+    const gallery = await screen.findByTestId("photo-gallery");
+    expect(gallery).toHaveTextContent("Not yet on this device");
+
+    // That sync fetches the photo, then ends, and says so only then.
+    expect(await backend.fetchPhoto(REF, photo.sha256)).toBe(true);
+    hear(activity("idle"));
+    await waitFor(() => expect(within(gallery).getByRole("img", { name: "Grease trap" })).toBeInTheDocument());
+  });
+
+  it("refreshes only once a sync has ended, and not for a sync that is still running", async () => {
+    const backend = new MockBackend({ cases: 3, unlocked: true, signedIn: true, backgroundSync: false });
+    render(CasePage, { backend, reference: REF, go: () => {} });
+    await screen.findByRole("heading", { level: 1, name: "The Golden Fork takeaway" });
+    const open = vi.spyOn(backend, "openCase");
+    await backend.syncNow();
+    await waitFor(() => expect(open).toHaveBeenCalledTimes(1));
+    // A sync that fails still ends (offline): what it pulled before failing is shown too.
+    backend.server.reachable = false;
+    await rejection(backend.syncNow());
+    await waitFor(() => expect(open).toHaveBeenCalledTimes(2));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(open).toHaveBeenCalledTimes(2);
+  });
+
+  it("keeps a change made on the page while the refresh was reading the case", async () => {
+    const user = userEvent.setup();
+    const backend = new MockBackend({ cases: 3, unlocked: true, signedIn: true, backgroundSync: false });
+    render(CasePage, { backend, reference: REF, go: () => {} });
+    await screen.findByRole("heading", { level: 1, name: "The Golden Fork takeaway" });
+
+    // The refresh reads the case, then is slow to come back.
+    const read = backend.openCase.bind(backend);
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    vi.spyOn(backend, "openCase").mockImplementationOnce(async (ref) => {
+      const c = await read(ref);
+      await held;
+      return c;
+    });
+    await backend.syncNow();
+
+    await user.type(screen.getByLabelText("Add a note"), "Spoke to the owner");
+    await user.click(screen.getByRole("button", { name: "Add note" }));
+    const notes = await screen.findByText("Spoke to the owner");
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(notes).toBeInTheDocument();
+    expect(screen.queryByText("No notes yet.")).not.toBeInTheDocument();
+  });
+
+  it("opens a case the sync brought when the page had said it was not on this device", async () => {
+    const backend = new MockBackend({
+      cases: 3,
+      unlocked: true,
+      signedIn: true,
+      backgroundSync: false,
+      server: {
+        incoming: [
+          { kind: "general", title: "Abandoned car", address: null, postcode: null, uprn: null, lat: null, lon: null, accuracy_m: null, location_source: null, due: null },
+        ],
+      },
+    });
+    render(CasePage, { backend, reference: "GN-2026-1-0001", go: () => {} });
+    expect(await screen.findByRole("heading", { level: 1, name: "Case not found" })).toBeInTheDocument();
+    await backend.syncNow();
+    expect(await screen.findByRole("heading", { level: 1, name: "Abandoned car" })).toBeInTheDocument();
+  });
+});

@@ -171,6 +171,31 @@ export class AutoSaveForm {
     await this.drafts.flush();
   }
 
+  /** Resolves when the saves already started have landed (nothing pending is started). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  /**
+   * These fields were just set in the case another way (the device's position, the address
+   * list): forget what was typed into them and not saved, with its draft and any refusal, so it
+   * is never saved over the new values.
+   */
+  async replaced(fields: readonly string[]): Promise<void> {
+    const pending = { ...this.pending };
+    const errors = { ...this.errors };
+    for (const field of fields) {
+      const t = this.timers.get(field);
+      if (t !== undefined) clearTimeout(t);
+      this.timers.delete(field);
+      delete pending[field];
+      delete errors[field];
+    }
+    this.pending = pending;
+    this.errors = errors;
+    await Promise.all(fields.map((f) => this.drafts.forget(f)));
+  }
+
   /** Stop the idle timers (the form is going away; its drafts stay on the device). */
   dispose(): void {
     for (const t of this.timers.values()) clearTimeout(t);

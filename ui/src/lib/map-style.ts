@@ -91,20 +91,33 @@ export function pinnable<T extends { lat: number | null; lon: number | null }>(c
   return cases.filter((c): c is T & LatLon => c.lat !== null && c.lon !== null);
 }
 
+/** What the map draws from its first frame, before any `setData`. */
+export interface FirstData {
+  pins?: readonly MapPin[];
+  picked?: LatLon | null;
+}
+
 /**
  * The whole style: a background colour; the basemap's raster tiles when the device has any;
  * ward outlines (with a faint fill, so a click inside a ward finds it); then the case pins,
- * the officer's position and the place picked, as circles.
+ * the officer's position and the place picked, as circles. The pins and the place picked known
+ * when the map opens are in the style itself, so they are drawn with the first frames (and the
+ * map counts as loaded only once they are), not in a later update.
  */
-export function buildStyle(info: MapDto, tileUrl: string, wards: readonly WardFeature[] = readWards(info.wards)): StyleSpecification {
+export function buildStyle(
+  info: MapDto,
+  tileUrl: string,
+  wards: readonly WardFeature[] = readWards(info.wards),
+  first: FirstData = {},
+): StyleSpecification {
   const style: StyleSpecification = {
     version: 8,
     name: "Fieldbook offline",
     sources: {
       wards: { type: "geojson", data: wardsGeoJson(wards) },
-      cases: { type: "geojson", data: EMPTY },
+      cases: { type: "geojson", data: first.pins && first.pins.length > 0 ? pinsGeoJson(first.pins) : EMPTY },
       position: { type: "geojson", data: EMPTY },
-      picked: { type: "geojson", data: EMPTY },
+      picked: { type: "geojson", data: first.picked ? pointGeoJson(first.picked) : EMPTY },
     },
     layers: [{ id: "background", type: "background", paint: { "background-color": MAP_COLOURS.background } }],
   };

@@ -9,6 +9,13 @@
 // decoded with `createImageBitmap` (no `blob:` image unless the webview lacks it, when MapLibre
 // falls back to a `blob:` `<img>`: `img-src blob:`). The control icons in MapLibre's CSS are
 // `data:` SVGs (`img-src data:`). The style names no glyphs, sprite or remote source.
+//
+// Drawing in the desktop app: the shell turns WebKitGTK's accelerated compositing off
+// (src-tauri/src/lib.rs), and then WebKitGTK (2.50, software rendering) shows a WebGL canvas one
+// frame late: the page paints the frame drawn before the last one. MapLibre draws only when
+// something changes, so whatever changed in its last frame (case pins that arrive just after the
+// basemap, say) stayed unseen until the map was next moved. `redrawWhenSettled` draws one more,
+// identical frame each time the map settles after a change.
 import type { StyleSpecification } from "@maplibre/maplibre-gl-style-spec";
 import type { FeatureCollection } from "geojson";
 import type { LatLon } from "./geo";
@@ -24,6 +31,14 @@ export interface MapClick {
   ward: { code: string; name: string } | null;
 }
 
+/** A case pin as the map drew it: which case, and where on the map (CSS pixels from its top left). */
+export interface DrawnPin {
+  id: string;
+  reference: string;
+  x: number;
+  y: number;
+}
+
 /** A map on the screen. */
 export interface MapHandle {
   /** Replace what one of the data sources shows. */
@@ -34,6 +49,13 @@ export interface MapHandle {
   centre(): LatLon;
   /** Move to a view. */
   show(view: MapView): void;
+  /**
+   * Hear, each time the map has settled (everything loaded and drawn), the case pins it drew in
+   * view (the latest listener only; it hears once soon after it is given).
+   */
+  onSettled(listener: (pins: DrawnPin[]) => void): void;
+  /** Whether the person has moved or zoomed the map since it opened. */
+  movedByPerson(): boolean;
   /** Take the map down (its worker, its WebGL context). */
   remove(): void;
 }
@@ -64,6 +86,62 @@ function cameraOf(view: MapView): { center: [number, number]; zoom: number } | {
 }
 
 const LOAD_TIMEOUT_MS = 20_000;
+
+/** The part of a MapLibre map `redrawWhenSettled` uses. */
+export interface Repaintable {
+  on(type: "data" | "move" | "resize" | "idle", listener: () => void): unknown;
+  triggerRepaint(): void;
+}
+
+/**
+ * Draw the map once more each time it settles after a change (new data, tiles, a move or a
+ * resize), so a webview that shows the canvas one frame late (see the top of this file) shows
+ * the last change too. The extra frame is the same as the one before and changes nothing, so it
+ * asks for no frame after it: one extra frame per change, never a loop.
+ */
+export function redrawWhenSettled(map: Repaintable): void {
+  let changed = true;
+  const mark = () => {
+    changed = true;
+  };
+  map.on("data", mark);
+  map.on("move", mark);
+  map.on("resize", mark);
+  map.on("idle", () => {
+    if (!changed) return;
+    changed = false;
+    map.triggerRepaint();
+  });
+}
+
+/** A feature as `queryRenderedFeatures` gives it (only what `drawnPins` reads). */
+export interface RenderedFeature {
+  properties: Record<string, unknown> | null;
+  geometry: { type: string; coordinates?: unknown };
+}
+
+/**
+ * The case pins a map drew in view, once each (a pin near a tile's edge is drawn in both tiles),
+ * with where they are on the map: from the features MapLibre rendered in the pins' layer.
+ */
+export function drawnPins(
+  rendered: readonly RenderedFeature[],
+  project: (lonLat: [number, number]) => { x: number; y: number },
+  size: { width: number; height: number },
+): DrawnPin[] {
+  const seen = new Map<string, DrawnPin>();
+  for (const f of rendered) {
+    const id = f.properties?.id;
+    const c = f.geometry.type === "Point" ? f.geometry.coordinates : null;
+    if (typeof id !== "string" || seen.has(id) || !Array.isArray(c)) continue;
+    const [lon, lat] = c as unknown[];
+    if (typeof lon !== "number" || typeof lat !== "number") continue;
+    const { x, y } = project([lon, lat]);
+    if (x < 0 || y < 0 || x > size.width || y > size.height) continue;
+    seen.set(id, { id, reference: String(f.properties?.reference ?? ""), x: Math.round(x), y: Math.round(y) });
+  }
+  return [...seen.values()];
+}
 
 /**
  * Start a map in `container` with a style built in code. Rejects with `MapUnavailable` when
@@ -104,6 +182,12 @@ export async function startMap(
   map.getCanvas().setAttribute("aria-label", label);
   map.addControl(new lib.NavigationControl({ showCompass: false }), "top-right");
   map.touchZoomRotate.disableRotation();
+  redrawWhenSettled(map);
+  let moved = false;
+  // Moves a person makes (drag, wheel, keys, the zoom buttons) carry the event that made them.
+  map.on("movestart", (e) => {
+    if (e.originalEvent) moved = true;
+  });
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -143,6 +227,17 @@ export async function startMap(
       ward: w ? { code: String(w.code), name: String(w.name) } : null,
     });
   });
+  let settled: (pins: DrawnPin[]) => void = () => {};
+  map.on("idle", () => {
+    const canvas = map.getCanvas();
+    settled(
+      drawnPins(
+        map.queryRenderedFeatures({ layers: [CLICKABLE.cases] }),
+        (lonLat) => map.project(lonLat),
+        { width: canvas.clientWidth, height: canvas.clientHeight },
+      ),
+    );
+  });
   map.on("mouseenter", CLICKABLE.cases, () => map.getCanvas().classList.add("fb-map__canvas--pointer"));
   map.on("mouseleave", CLICKABLE.cases, () => map.getCanvas().classList.remove("fb-map__canvas--pointer"));
 
@@ -161,6 +256,14 @@ export async function startMap(
     show(v) {
       if (v.kind === "centre") map.jumpTo({ center: [v.centre.lon, v.centre.lat], zoom: v.zoom });
       else map.fitBounds(v.bounds, { padding: 40, maxZoom: v.maxZoom, animate: false });
+    },
+    onSettled(l) {
+      settled = l;
+      // An idle event comes after the next frame, even when nothing changes.
+      map.triggerRepaint();
+    },
+    movedByPerson() {
+      return moved;
     },
     remove() {
       map.remove();

@@ -1011,6 +1011,7 @@ export class MockBackend implements Backend {
       await this.settle();
     } while (incoming.length > 0);
     await this.sendPhotos(fail);
+    this.fetchThumbnails();
     link.last_sync_at = this.now();
     link.last_error = null;
     this.show(idleActivity());
@@ -1261,6 +1262,16 @@ export class MockBackend implements Backend {
     }
     this.show({ ...idleActivity(), state: "syncing", photos: { done, total: waiting.length, sent: 0, size: 0 } });
     await this.settle();
+  }
+
+  /** After its own photos, as the real device does: the thumbnails of other devices' photos the server holds. */
+  private fetchThumbnails(): void {
+    if (this.server.photosUnavailable) return;
+    for (const c of this.cases) {
+      for (const p of c.dto.photos) {
+        if (!p.held.includes("thumb") && this.server.photos.has(p.sha256)) p.held.push("thumb");
+      }
+    }
   }
 
   /** Photos this device holds that have not reached the server yet (tests). */

@@ -392,21 +392,32 @@ pub fn load_wards(ctx: &Ctx, geojson: &str) -> AppResult<usize> {
 
 /// Find a property in the gazetteer by UPRN (digits) or postcode.
 pub fn find_place(ctx: &Ctx, query: &str) -> AppResult<Vec<PlaceDto>> {
+    enum Query {
+        Uprn(u64),
+        Postcode(String),
+    }
+    // What was typed is checked first: a person hears about a mistyped postcode before
+    // being told there is nothing to look it up in.
     let query = query.trim();
+    let parsed = if !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit()) {
+        Query::Uprn(
+            fieldbook_core::case::parse_uprn(query)?
+                .ok_or_else(|| AppError::input("query", "enter a UPRN or a postcode"))?,
+        )
+    } else {
+        let postcode = fieldbook_core::case::normalise_postcode(query)?;
+        if postcode.is_empty() {
+            return Err(AppError::input("query", "enter a UPRN or a postcode"));
+        }
+        Query::Postcode(postcode)
+    };
     ctx.with_store(|s| {
         if s.gazetteer_count()? == 0 {
             return Err(AppError::NoGazetteer);
         }
-        let entries = if !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit()) {
-            let uprn = fieldbook_core::case::parse_uprn(query)?
-                .ok_or_else(|| AppError::input("query", "enter a UPRN or a postcode"))?;
-            s.gazetteer_uprn(uprn)?.into_iter().collect()
-        } else {
-            let postcode = fieldbook_core::case::normalise_postcode(query)?;
-            if postcode.is_empty() {
-                return Err(AppError::input("query", "enter a UPRN or a postcode"));
-            }
-            s.gazetteer_postcode(&postcode)?
+        let entries = match &parsed {
+            Query::Uprn(uprn) => s.gazetteer_uprn(*uprn)?.into_iter().collect(),
+            Query::Postcode(postcode) => s.gazetteer_postcode(postcode)?,
         };
         entries.into_iter().map(|e| place_dto(s, e)).collect()
     })

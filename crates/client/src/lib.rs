@@ -231,6 +231,7 @@ fn prepare(store: &Store) -> Result<(SyncRequest, Vec<fieldbook_store::Outgoing>
         protocol: PROTOCOL,
         batch_id: uuid::Uuid::new_v4().to_string(),
         since: store.sync_since()?,
+        applied: None,
         push: outgoing
             .iter()
             .map(|o| PushedCase {

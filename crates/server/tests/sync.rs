@@ -100,6 +100,7 @@ impl Device {
             protocol: PROTOCOL,
             batch_id: batch.into(),
             since: self.store.sync_since().unwrap(),
+            applied: None,
             push: self
                 .store
                 .outgoing(50)

@@ -521,22 +521,29 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
     };
     assert_eq!((pending(4), pending(5), pending(100)), (false, true, true));
     // A quiet request: nothing after `since` (the sequence is 0 here), a new batch, and nothing
-    // waiting up to `since`.
-    let quiet = |batch: &str, since: u64| {
+    // waiting up to what the device has applied (`since`, unless it says less).
+    let quiet_after = |batch: &str, since: u64, applied: u64| {
         store
-            .read_one(|tx| tx.is_quiet(device, batch, since))
+            .read_one(|tx| tx.is_quiet(device, batch, since, applied))
             .expect("is_quiet")
     };
+    let quiet = |batch: &str, since: u64| quiet_after(batch, since, since);
     assert_eq!(
         (quiet("b", 4), quiet("b", 5), quiet("b", 100)),
         (true, false, false)
     );
     assert!(
+        quiet_after("b", 100, 4),
+        "pages the device has not applied yet wait; nothing to confirm"
+    );
+    assert!(!quiet_after("b", 100, 5));
+    assert!(
         !store
             .read(|tx| tx.has_pending(Uuid::now_v7(), 100))
             .expect("other")
     );
-    // Confirming up to 5 takes page 5's heads only; another device's confirmation takes none.
+    // Applied up to 5 while page 9 is written: page 5's heads are known, page 9's still
+    // pending; another device's confirmation takes none.
     store
         .transaction(|tx| tx.confirm_pending_heads(Uuid::now_v7(), 100))
         .expect("other device");
@@ -545,6 +552,7 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
         .transaction(|tx| tx.confirm_pending_heads(device, 5))
         .expect("confirm 5");
     assert_eq!((heads("c1"), heads("c2")), (Some(h1.clone()), Some(vec![])));
+    assert!(pending(9));
     store
         .transaction(|tx| tx.confirm_pending_heads(device, 9))
         .expect("confirm 9");
@@ -688,22 +696,69 @@ fn cases_a_viewer_may_no_longer_see_depart_and_are_forgotten_once_confirmed(back
         "before the range"
     );
     assert_eq!(departures(&officer, last, last), vec![], "an empty range");
-    // Confirming before the departure keeps what the device holds; confirming past it forgets
-    // the departed case only.
+    // Once told, the device may remove the departed case at any time: it counts as held no
+    // more, before the device confirms it (a pull cut against those heads would send changes
+    // to a device that has no document left). Confirming before the departure keeps the mark;
+    // confirming past it forgets the departed case only.
     let heads_of = |case: &str| {
         store
             .read(|tx| tx.device_heads(device, case))
             .expect("heads")
     };
+    let held_of = |cases: &[&str]| {
+        let mut held: Vec<String> = store
+            .read(|tx| tx.device_heads_of(device, cases))
+            .expect("heads of")
+            .into_keys()
+            .collect();
+        held.sort();
+        held
+    };
+    assert_eq!(heads_of("c1"), None, "a departed case is held no more");
+    assert_eq!(held_of(&["c1", "c2", "c3"]), vec!["c2".to_owned()]);
     store
         .transaction(|tx| tx.confirm_pending_heads(device, moved - 1))
         .expect("confirm before");
-    assert_eq!(heads_of("c1"), Some(heads.clone()));
+    assert_eq!(
+        departures(&officer, held, last),
+        vec![("c1".to_owned(), moved)],
+        "still marked: told again if the answer is asked again"
+    );
     store
         .transaction(|tx| tx.confirm_pending_heads(device, moved))
         .expect("confirm past");
     assert_eq!(heads_of("c1"), None, "a case that comes back is sent whole");
-    assert_eq!(heads_of("c2"), Some(heads));
+    assert_eq!(heads_of("c2"), Some(heads.clone()));
+    assert_eq!(departures(&officer, held, last), vec![], "forgotten");
+
+    // A case that comes back before its departure is confirmed is sent again (whole): the mark
+    // goes, and the heads from before it left with it, until the device confirms the new page.
+    let back = store
+        .transaction(|tx| {
+            tx.set_device_heads(device, "c2", &heads)?;
+            // To the south team: out of the (north) leader's sight.
+            let away = tx.put_case(&case("c2", b"d3", &o, &o, &s))?;
+            let gone = tx.departures(device, &Viewer::of(&leader), away - 1, away)?;
+            assert_eq!(gone, vec![("c2".to_owned(), away)]);
+            let back = tx.put_case(&case("c2", b"d4", &o, &o, &n))?;
+            tx.set_pending_heads_of(device, &[("c2", &["cd".repeat(32)], back)])?;
+            Ok::<_, StoreError>(back)
+        })
+        .expect("away and back");
+    assert_eq!(heads_of("c2"), Some(vec![]), "known: nothing, for now");
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, back))
+        .expect("confirm back");
+    assert_eq!(
+        heads_of("c2"),
+        Some(vec!["cd".repeat(32)]),
+        "back, and no longer marked as departed: the row stays"
+    );
+    assert!(
+        !store
+            .read(|tx| tx.has_pending(device, back))
+            .expect("pending")
+    );
 }
 
 // PostgreSQL only: several stores (server nodes) over one database.

@@ -706,7 +706,8 @@ impl Tx for SqliteTx<'_> {
         let text: Option<String> = self
             .conn
             .query_row(
-                "SELECT heads FROM device_case_heads WHERE device_id = ?1 AND case_id = ?2",
+                "SELECT heads FROM device_case_heads
+                 WHERE device_id = ?1 AND case_id = ?2 AND departed_seq IS NULL",
                 params![device_id.to_string(), case_id],
                 |r| r.get(0),
             )
@@ -730,23 +731,25 @@ impl Tx for SqliteTx<'_> {
             "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
              VALUES (?1, ?2, '[]', ?3, ?4)
              ON CONFLICT (device_id, case_id) DO UPDATE SET
-                 pending_heads = excluded.pending_heads, pending_seq = excluded.pending_seq",
+                 pending_heads = excluded.pending_heads, pending_seq = excluded.pending_seq,
+                 heads = CASE WHEN departed_seq IS NULL THEN heads ELSE '[]' END,
+                 departed_seq = NULL",
             params![device_id.to_string(), case_id, text, to_i64(seq)?],
         )?;
         Ok(())
     }
 
-    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()> {
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64) -> Result<()> {
         self.conn.execute(
             "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
                  pending_seq = NULL
              WHERE device_id = ?1 AND pending_seq IS NOT NULL AND pending_seq <= ?2",
-            params![device_id.to_string(), to_i64(since)?],
+            params![device_id.to_string(), to_i64(applied)?],
         )?;
         self.conn.execute(
             "DELETE FROM device_case_heads
              WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2",
-            params![device_id.to_string(), to_i64(since)?],
+            params![device_id.to_string(), to_i64(applied)?],
         )?;
         Ok(())
     }

@@ -233,7 +233,8 @@ fn round_trip(
     // Everything pulled up to `applied` is on the device now. Pages after it (up to `since`)
     // may still be on their way into the device's store, so their heads stay pending: this
     // request's pull is cut against the heads confirmed before them, which the device holds.
-    tx.confirm_pending_heads(device_id, req.applied())?;
+    // Heads sent after `since` never reached it.
+    tx.confirm_pending_heads(device_id, req.applied(), req.since)?;
     let user = &auth.user;
     let team = user.team.as_ref().map(|t| t.id.to_string());
     let aliases = tx

@@ -300,12 +300,18 @@ pub trait Tx {
         }
         Ok(())
     }
-    /// The device has applied every pull up to `applied` (a request's `applied`, or its `since`
-    /// when absent): its pending heads up to there are known, and the cases that departed from
-    /// it up to there are gone from it (their heads are forgotten, so a case that comes back is
-    /// sent whole). Pending heads after `applied` stay pending: a page the device may still be
-    /// writing.
-    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64) -> Result<()>;
+    /// A request from the device says it has applied every pull up to `applied` (its
+    /// `applied`, or its `since` when absent) and asks for what follows `since`
+    /// (`applied <= since`): its pending heads up to `applied` are known now; those after
+    /// `since` came in an answer the device will not apply (lost, or dropped when a sync
+    /// stopped: it would have asked from further on), so they are forgotten, never to be
+    /// confirmed by a later `applied` that passes their sequence although the device never got
+    /// them; those between stay pending (a page the device is still writing). The cases that
+    /// departed from it up to `applied` are gone from it: their rows are forgotten, so a case
+    /// that comes back is sent whole, unless the case changed after `applied` (the device may
+    /// not have been told, if the answer that said so was dropped: the row stays, so the
+    /// departure at its new sequence is told).
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()>;
     /// Whether the device has pulled heads or departures up to `upto_seq` still waiting for
     /// [`Tx::confirm_pending_heads`].
     fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool>;

@@ -965,17 +965,21 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64) -> Result<()> {
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()> {
+        let (applied, since) = (to_i64(applied)?, to_i64(since)?);
         self.execute(
-            "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
-                 pending_seq = NULL
-             WHERE device_id = $1 AND pending_seq IS NOT NULL AND pending_seq <= $2",
-            &[&device_id, &to_i64(applied)?],
+            "UPDATE device_case_heads
+             SET heads = CASE WHEN pending_seq <= $2 THEN pending_heads ELSE heads END,
+                 pending_heads = NULL, pending_seq = NULL
+             WHERE device_id = $1 AND pending_seq IS NOT NULL
+               AND (pending_seq <= $2 OR pending_seq > $3)",
+            &[&device_id, &applied, &since],
         )?;
         self.execute(
-            "DELETE FROM device_case_heads
-             WHERE device_id = $1 AND departed_seq IS NOT NULL AND departed_seq <= $2",
-            &[&device_id, &to_i64(applied)?],
+            "DELETE FROM device_case_heads h
+             WHERE h.device_id = $1 AND h.departed_seq IS NOT NULL AND h.departed_seq <= $2
+               AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = h.case_id AND c.seq > $2)",
+            &[&device_id, &applied],
         )?;
         Ok(())
     }

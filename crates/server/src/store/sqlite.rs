@@ -739,18 +739,25 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
-                 pending_seq = NULL
-             WHERE device_id = ?1 AND pending_seq IS NOT NULL AND pending_seq <= ?2",
-            params![device_id.to_string(), to_i64(applied)?],
-        )?;
-        self.conn.execute(
-            "DELETE FROM device_case_heads
-             WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2",
-            params![device_id.to_string(), to_i64(applied)?],
-        )?;
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()> {
+        let (device, applied, since) = (device_id.to_string(), to_i64(applied)?, to_i64(since)?);
+        self.conn
+            .prepare_cached(
+                "UPDATE device_case_heads
+                 SET heads = CASE WHEN pending_seq <= ?2 THEN pending_heads ELSE heads END,
+                     pending_heads = NULL, pending_seq = NULL
+                 WHERE device_id = ?1 AND pending_seq IS NOT NULL
+                   AND (pending_seq <= ?2 OR pending_seq > ?3)",
+            )?
+            .execute(params![device, applied, since])?;
+        self.conn
+            .prepare_cached(
+                "DELETE FROM device_case_heads
+                 WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2
+                   AND NOT EXISTS (SELECT 1 FROM cases c
+                                   WHERE c.case_id = device_case_heads.case_id AND c.seq > ?2)",
+            )?
+            .execute(params![device, applied])?;
         Ok(())
     }
 

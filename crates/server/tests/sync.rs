@@ -42,6 +42,10 @@ both_backends!(
     a_request_for_the_next_page_confirms_only_what_the_device_has_applied,
     #[tokio::test]
     a_case_that_departs_and_comes_back_while_a_page_is_ahead_comes_whole,
+    #[tokio::test(flavor = "multi_thread")]
+    a_sync_stopped_while_writing_a_page_with_the_next_in_flight_carries_on,
+    #[tokio::test(flavor = "multi_thread")]
+    a_server_from_before_applied_gets_each_page_after_the_one_before,
 );
 
 struct Device {
@@ -829,4 +833,220 @@ async fn a_case_that_departs_and_comes_back_while_a_page_is_ahead_comes_whole(ba
         res.departed.iter().map(|d| &d.case_id).collect::<Vec<_>>(),
         vec![&id]
     );
+}
+
+/// `fieldbook_client::sync_with`, stopped while it writes page 2 (the device was locked, say)
+/// with page 3 already asked for: the next sync carries on from page 1's end and the device
+/// ends with exactly the server's cases, although page 2's and 3's changed meanwhile.
+async fn a_sync_stopped_while_writing_a_page_with_the_next_in_flight_carries_on(backend: Backend) {
+    let (env, server) = started_on(backend);
+    let base = server.base.clone();
+    let dir = env.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let open = |name: &str, role: Role, number: u32| {
+            let mut store = Store::init(
+                &dir.join(name),
+                "device passphrase",
+                DeviceSetup {
+                    person_name: name.into(),
+                    role,
+                    device_number: 500 + number,
+                },
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
+            store
+        };
+        let mut olive = open("olive", Role::Officer, 1);
+        let mut lena = open("lena", Role::TeamLeader, 2);
+        // Three pages of 100 (the client's page size).
+        let cases: Vec<_> = olive
+            .create_cases(
+                (0..250)
+                    .map(|i| {
+                        (
+                            CaseKind::General,
+                            NewCase {
+                                title: format!("Pothole {i}"),
+                                ..NewCase::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
+
+        let written = std::cell::Cell::new(0_u64);
+        let mut lends = 0;
+        let stopped = fieldbook_client::sync_with(
+            |f| {
+                lends += 1;
+                // After page 1 is written, the next lend of the store (to write page 2) is
+                // refused once; the sync's closing record goes through.
+                if written.get() == 100 {
+                    written.set(u64::MAX);
+                    return Err(fieldbook_client::ClientError::Interrupted);
+                }
+                f(&mut lena)
+            },
+            1_790_000_000_000,
+            &mut |p| {
+                if written.get() != u64::MAX {
+                    written.set(p.pulled);
+                }
+            },
+        );
+        assert_eq!(
+            stopped.map_err(|e| e.code().to_string()).unwrap_err(),
+            "sync_interrupted"
+        );
+        assert_eq!(
+            lends, 5,
+            "signed-in, prepare, page 1, page 2 (refused), the closing record"
+        );
+        assert_eq!(lena.case_count().unwrap(), 100);
+
+        // Every case changes; Lena's next sync gets what she lacks, whole where she has nothing.
+        for (i, case) in cases.iter().enumerate() {
+            olive
+                .change_case(*case, Timestamp(1_790_000_100_000), |c, a| {
+                    c.edit(
+                        CaseEdit {
+                            title: Some(format!("Pothole {i}, Mill Road")),
+                            ..CaseEdit::default()
+                        },
+                        a,
+                    )?;
+                    Ok("title".into())
+                })
+                .unwrap();
+        }
+        fieldbook_client::sync(&mut olive, 1_790_000_100_000).unwrap();
+        let report = fieldbook_client::sync(&mut lena, 1_790_000_100_000).unwrap();
+        assert_eq!(report.pulled, 250, "{report:?}");
+        assert_eq!(lena.case_count().unwrap(), 250);
+        for case in &cases {
+            let id = case.to_string();
+            assert_eq!(
+                lena.case_heads(&id).unwrap(),
+                olive.case_heads(&id).unwrap()
+            );
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// A stand-in for a server from before `applied`: it refuses a sync request naming the field as
+/// such a server does (422 `invalid_body`, an unknown field) and passes everything else to the
+/// real server. Returns its address and how many requests it refused.
+async fn server_without_applied(
+    real: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    let app = axum::Router::new().route(
+        "/sync/v1/sync",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (real, counter) = (real.clone(), counter.clone());
+            async move {
+                let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                if req.get("applied").is_some() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body =
+                        json!({"code": "invalid_body", "message": "unknown field `applied`"});
+                    return (StatusCode::UNPROCESSABLE_ENTITY, body.to_string());
+                }
+                let res = client()
+                    .post(format!("{real}/sync/v1/sync"))
+                    .header(
+                        header::AUTHORIZATION,
+                        headers[header::AUTHORIZATION].clone(),
+                    )
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    StatusCode::from_u16(res.status().as_u16()).unwrap(),
+                    res.text().await.unwrap(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), refused)
+}
+
+/// A device whose client asks for pages ahead, against a server that does not know `applied`:
+/// the first request ahead is refused, asked again without it, and the rest of the sync goes a
+/// page at a time, as before.
+async fn a_server_from_before_applied_gets_each_page_after_the_one_before(backend: Backend) {
+    let (env, server) = started_on(backend);
+    let (old, refused) = server_without_applied(server.base.clone()).await;
+    let base = server.base.clone();
+    let dir = env.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let open = |name: &str, role: Role, number: u32| {
+            let mut store = Store::init(
+                &dir.join(name),
+                "device passphrase",
+                DeviceSetup {
+                    person_name: name.into(),
+                    role,
+                    device_number: 600 + number,
+                },
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
+            store
+        };
+        let mut olive = open("olive", Role::Officer, 1);
+        let mut lena = open("lena", Role::TeamLeader, 2);
+        olive
+            .create_cases(
+                (0..250)
+                    .map(|i| {
+                        (
+                            CaseKind::General,
+                            NewCase {
+                                title: format!("Streetlight out {i}"),
+                                ..NewCase::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+        fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
+        // Lena's device talks to the old server from now on.
+        let token = lena.server_link().unwrap().unwrap().token;
+        lena.link_server(&old, &token, "lena", 1_790_000_000_000)
+            .unwrap();
+        let report = fieldbook_client::sync(&mut lena, 1_790_000_000_000).unwrap();
+        assert_eq!(
+            refused.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "asked ahead once, then not again"
+        );
+        assert_eq!((report.pulled, report.rounds), (250, 3), "{report:?}");
+        assert_eq!(lena.case_count().unwrap(), 250);
+        assert_eq!(lena.sync_since().unwrap(), olive.sync_since().unwrap());
+    })
+    .await
+    .unwrap();
 }

@@ -291,24 +291,25 @@ impl Endpoint {
     fn post_in_background(&self, req: SyncRequest) -> InFlight {
         let endpoint = self.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let ahead = req.clone();
         let spawned = std::thread::Builder::new()
-            .name("fieldbook-sync-prefetch".into())
+            .name("fieldbook-sync-ahead".into())
             .spawn(move || {
-                let _ = tx.send(endpoint.post(&req));
+                let _ = tx.send(endpoint.post(&ahead));
             });
         match spawned {
             Ok(_) => InFlight::Running(rx),
-            Err(e) => InFlight::Failed(ClientError::Unreachable(format!(
-                "could not start a request: {e}"
-            ))),
+            // No thread to be had: the request waits, and goes when its answer is wanted.
+            Err(_) => InFlight::Waiting(self.clone(), req),
         }
     }
 }
 
-/// A request running on a thread of its own.
+/// A request running on a thread of its own (or, when none could be started, waiting to be
+/// sent).
 enum InFlight {
     Running(std::sync::mpsc::Receiver<Result<SyncResponse>>),
-    Failed(ClientError),
+    Waiting(Endpoint, SyncRequest),
 }
 
 impl InFlight {
@@ -320,7 +321,7 @@ impl InFlight {
                     "the request's thread stopped without an answer".into(),
                 ))
             }),
-            InFlight::Failed(e) => Err(e),
+            InFlight::Waiting(endpoint, req) => endpoint.post(&req),
         }
     }
 }
@@ -464,8 +465,8 @@ where
                 // The page is not kept (nor is the one ahead): the next sync asks again from
                 // the last page written. The request ahead is waited for, so that no request
                 // of this sync reaches the server after the next sync's first.
-                if let Some(in_flight) = in_flight {
-                    let _ = in_flight.answer();
+                if let Some(InFlight::Running(rx)) = in_flight {
+                    let _ = rx.recv();
                 }
                 return Err(e);
             }

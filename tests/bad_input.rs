@@ -154,6 +154,7 @@ fn push_request(
         protocol: PROTOCOL,
         batch_id: batch.into(),
         since: dev.store.sync_since().unwrap(),
+        applied: None,
         push: vec![PushedCase {
             case_id: case.into(),
             base_heads: heads_hex(base),

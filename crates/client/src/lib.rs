@@ -232,6 +232,7 @@ fn prepare(store: &Store) -> Result<(SyncRequest, Vec<fieldbook_store::Outgoing>
         protocol: PROTOCOL,
         batch_id: uuid::Uuid::new_v4().to_string(),
         since: store.sync_since()?,
+        applied: None,
         push: outgoing
             .iter()
             .map(|o| PushedCase {
@@ -244,6 +245,86 @@ fn prepare(store: &Store) -> Result<(SyncRequest, Vec<fieldbook_store::Outgoing>
         page_size: PAGE,
     };
     Ok((req, outgoing))
+}
+
+/// The pull-only request for the page after `answer`'s, sent while `answer` is still being
+/// written: it starts at `answer.next_since` but confirms only `applied`, what the device
+/// holds already (`docs/sync.md`, "Pipelined pull").
+fn next_page(answer: &SyncResponse, applied: u64) -> SyncRequest {
+    SyncRequest {
+        protocol: PROTOCOL,
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        since: answer.next_since,
+        applied: Some(applied),
+        push: Vec::new(),
+        page_size: PAGE,
+    }
+}
+
+/// Where the server is, and how to reach it: everything a request needs, owned, so a request
+/// can run on a thread of its own while the store writes the page before.
+#[derive(Clone)]
+struct Endpoint {
+    client: reqwest::blocking::Client,
+    url: String,
+    token: String,
+}
+
+impl Endpoint {
+    /// One round trip.
+    fn post(&self, req: &SyncRequest) -> Result<SyncResponse> {
+        let res = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(req)
+            .send()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !res.status().is_success() {
+            return Err(failure(res));
+        }
+        res.json()
+            .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))
+    }
+
+    /// [`Endpoint::post`] on a thread of its own; its answer is read with
+    /// [`InFlight::answer`].
+    fn post_in_background(&self, req: SyncRequest) -> InFlight {
+        let endpoint = self.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let ahead = req.clone();
+        let spawned = std::thread::Builder::new()
+            .name("fieldbook-sync-ahead".into())
+            .spawn(move || {
+                let _ = tx.send(endpoint.post(&ahead));
+            });
+        match spawned {
+            Ok(_) => InFlight::Running(rx),
+            // No thread to be had: the request waits, and goes when its answer is wanted.
+            Err(_) => InFlight::Waiting(self.clone(), req),
+        }
+    }
+}
+
+/// A request running on a thread of its own (or, when none could be started, waiting to be
+/// sent).
+enum InFlight {
+    Running(std::sync::mpsc::Receiver<Result<SyncResponse>>),
+    Waiting(Endpoint, SyncRequest),
+}
+
+impl InFlight {
+    /// Waits for the answer.
+    fn answer(self) -> Result<SyncResponse> {
+        match self {
+            InFlight::Running(rx) => rx.recv().unwrap_or_else(|_| {
+                Err(ClientError::Unreachable(
+                    "the request's thread stopped without an answer".into(),
+                ))
+            }),
+            InFlight::Waiting(endpoint, req) => endpoint.post(&req),
+        }
+    }
 }
 
 /// Apply one answer; returns whether the device is now up to date.
@@ -333,50 +414,92 @@ where
     link.ok_or(ClientError::NotSignedIn)
 }
 
+/// The sync loop. Each round's first request carries the outbox (`prepare`); while the server
+/// says pages remain, the request for the next page (pull only, `next_page`) goes out on a
+/// thread of its own as soon as an answer arrives, and the answer is written into the store
+/// meanwhile: the network and the server's work on page N+1 overlap the device writing page N.
+/// The next page's request tells the server it holds only what it had before page N
+/// (`applied`), so nothing is confirmed that is not written. If page N cannot be written the
+/// sync stops with that error once the request in flight has been answered, and that answer is
+/// dropped: the next sync starts again from the last page written (and its `since` tells the
+/// server that the dropped page never arrived).
 fn run<F>(with_store: &mut F, progress: &mut dyn FnMut(Progress), now: i64) -> Result<SyncReport>
 where
     F: FnMut(&mut dyn FnMut(&mut Store) -> Result<()>) -> Result<()>,
 {
     let link = signed_in(with_store)?;
-    let client = http()?;
+    let endpoint = Endpoint {
+        client: http()?,
+        url: format!("{}/sync/v1/sync", link.url),
+        token: link.token,
+    };
     let mut report = SyncReport::default();
-    for _ in 0..MAX_ROUNDS {
+    // A server that predates `applied` refuses it (422 `invalid_body`, an unknown field): from
+    // then on this sync asks for each page once the one before is written.
+    let mut pipelined = true;
+    while report.rounds < MAX_ROUNDS {
         let mut prepared = None;
         with_store(&mut |s| {
             prepared = Some(prepare(s)?);
             Ok(())
         })?;
-        let Some((req, outgoing)) = prepared else {
+        let Some((req, mut outgoing)) = prepared else {
             return Ok(report);
         };
         // The network, with no store held.
-        let res = client
-            .post(format!("{}/sync/v1/sync", link.url))
-            .bearer_auth(&link.token)
-            .json(&req)
-            .send()
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-        if !res.status().is_success() {
-            return Err(failure(res));
-        }
-        let answer: SyncResponse = res
-            .json()
-            .map_err(|e| ClientError::Unreachable(format!("unreadable answer: {e}")))?;
+        let mut answer = endpoint.post(&req)?;
         report.rounds += 1;
-        // The server counts what is left from this request's `since`.
-        let total = report.pulled as u64 + answer.total;
-        let mut done = false;
-        with_store(&mut |s| {
-            done = apply(s, &outgoing, &answer, &mut report, now)?;
-            Ok(())
-        })?;
-        progress(Progress {
-            pulled: report.pulled as u64,
-            total,
-            pushed: report.pushed as u64,
-        });
-        if done {
-            return Ok(report);
+        // What the device holds before `answer` is written: the `since` it was asked with.
+        let mut applied = req.since;
+        loop {
+            let ahead = (pipelined && answer.remaining > 0 && report.rounds < MAX_ROUNDS)
+                .then(|| next_page(&answer, applied));
+            let in_flight = ahead.clone().map(|r| endpoint.post_in_background(r));
+            // The server counts what is left from this request's `since`.
+            let total = report.pulled as u64 + answer.total;
+            let mut done = false;
+            let written = with_store(&mut |s| {
+                done = apply(s, &outgoing, &answer, &mut report, now)?;
+                Ok(())
+            });
+            if let Err(e) = written {
+                // The page is not kept (nor is the one ahead): the next sync asks again from
+                // the last page written. The request ahead is waited for, so that no request
+                // of this sync reaches the server after the next sync's first.
+                if let Some(InFlight::Running(rx)) = in_flight {
+                    let _ = rx.recv();
+                }
+                return Err(e);
+            }
+            progress(Progress {
+                pulled: report.pulled as u64,
+                total,
+                pushed: report.pushed as u64,
+            });
+            let (Some(next), Some(in_flight)) = (ahead, in_flight) else {
+                if done {
+                    return Ok(report);
+                }
+                // More to push, or to pull from a server that does not pipeline: a new round.
+                break;
+            };
+            applied = answer.next_since;
+            answer = match in_flight.answer() {
+                Ok(a) => a,
+                Err(ClientError::Refused { code, .. }) if code == "invalid_body" => {
+                    // An older server: ask again as it understands, now that the page before
+                    // is written (its `since` says as much).
+                    pipelined = false;
+                    endpoint.post(&SyncRequest {
+                        applied: None,
+                        ..next
+                    })?
+                }
+                Err(e) => return Err(e),
+            };
+            report.rounds += 1;
+            // A pull-only request: nothing of the outbox was in it.
+            outgoing = Vec::new();
         }
     }
     Ok(report)

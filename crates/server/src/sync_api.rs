@@ -49,6 +49,18 @@ pub async fn sync(
             format!("batch_id must be 1 to {MAX_BATCH_ID} printable characters"),
         ));
     }
+    if req.applied() > req.since {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_applied",
+            format!(
+                "applied ({}) is after since ({}): a device cannot have applied what it has not \
+                 pulled",
+                req.applied(),
+                req.since
+            ),
+        ));
+    }
     if req.push.len() > MAX_BATCH {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,13 +182,21 @@ fn who_is(tx: &dyn Tx, actor: &str) -> Result<Option<ActorInfo>, StoreError> {
 }
 
 /// The answer to a request that would change nothing, if it is one: no push, not a replayed
-/// batch, nothing after `since`, and no pulled heads or departures waiting to be confirmed.
+/// batch, nothing after `since`, and no pulled heads or departures up to `applied` waiting to be
+/// confirmed.
 fn quiet_answer(
     tx: &dyn Tx,
     auth: &Authenticated,
     req: &SyncRequest,
 ) -> Result<Option<SyncResponse>, SyncFailure> {
-    if !req.push.is_empty() || !tx.is_quiet(auth.device.device_id, &req.batch_id, req.since)? {
+    if !req.push.is_empty()
+        || !tx.is_quiet(
+            auth.device.device_id,
+            &req.batch_id,
+            req.since,
+            req.applied(),
+        )?
+    {
         return Ok(None);
     }
     Ok(Some(SyncResponse {
@@ -210,8 +230,11 @@ fn round_trip(
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncFailure::Internal(format!("stored batch answer: {e}")));
     }
-    // Everything pulled up to `since` is on the device now.
-    tx.confirm_pending_heads(device_id, req.since)?;
+    // Everything pulled up to `applied` is on the device now. Pages after it (up to `since`)
+    // may still be on their way into the device's store, so their heads stay pending: this
+    // request's pull is cut against the heads confirmed before them, which the device holds.
+    // Heads sent after `since` never reached it.
+    tx.confirm_pending_heads(device_id, req.applied(), req.since)?;
     let user = &auth.user;
     let team = user.team.as_ref().map(|t| t.id.to_string());
     let aliases = tx

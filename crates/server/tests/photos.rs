@@ -206,6 +206,7 @@ impl Device {
             protocol: PROTOCOL,
             batch_id: uuid::Uuid::new_v4().to_string(),
             since: self.store.sync_since().unwrap(),
+            applied: None,
             push: self
                 .store
                 .outgoing(50)

@@ -521,35 +521,57 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
     };
     assert_eq!((pending(4), pending(5), pending(100)), (false, true, true));
     // A quiet request: nothing after `since` (the sequence is 0 here), a new batch, and nothing
-    // waiting up to `since`.
-    let quiet = |batch: &str, since: u64| {
+    // waiting up to what the device has applied (`since`, unless it says less).
+    let quiet_after = |batch: &str, since: u64, applied: u64| {
         store
-            .read_one(|tx| tx.is_quiet(device, batch, since))
+            .read_one(|tx| tx.is_quiet(device, batch, since, applied))
             .expect("is_quiet")
     };
+    let quiet = |batch: &str, since: u64| quiet_after(batch, since, since);
     assert_eq!(
         (quiet("b", 4), quiet("b", 5), quiet("b", 100)),
         (true, false, false)
     );
     assert!(
+        quiet_after("b", 100, 4),
+        "pages the device has not applied yet wait; nothing to confirm"
+    );
+    assert!(!quiet_after("b", 100, 5));
+    assert!(
         !store
             .read(|tx| tx.has_pending(Uuid::now_v7(), 100))
             .expect("other")
     );
-    // Confirming up to 5 takes page 5's heads only; another device's confirmation takes none.
+    // Applied up to 5 while page 9 is written (a request from 9 on): page 5's heads are known,
+    // page 9's still pending; another device's confirmation takes none.
     store
-        .transaction(|tx| tx.confirm_pending_heads(Uuid::now_v7(), 100))
+        .transaction(|tx| tx.confirm_pending_heads(Uuid::now_v7(), 100, 100))
         .expect("other device");
     assert_eq!(heads("c1"), Some(vec![]));
     store
-        .transaction(|tx| tx.confirm_pending_heads(device, 5))
+        .transaction(|tx| tx.confirm_pending_heads(device, 5, 9))
         .expect("confirm 5");
     assert_eq!((heads("c1"), heads("c2")), (Some(h1.clone()), Some(vec![])));
+    assert!(pending(9));
     store
-        .transaction(|tx| tx.confirm_pending_heads(device, 9))
+        .transaction(|tx| tx.confirm_pending_heads(device, 9, 9))
         .expect("confirm 9");
     assert_eq!(heads("c2"), Some(h2.clone()));
     assert!(!pending(100), "nothing waits once every page is confirmed");
+    // Heads sent after the `since` of a later request were in an answer the device dropped:
+    // forgotten, so a later `applied` past them does not confirm what never arrived.
+    let h3 = vec!["dd".repeat(32)];
+    store
+        .transaction(|tx| tx.set_pending_heads(device, "c2", &h3, 12))
+        .expect("page 12");
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, 9, 10))
+        .expect("asked again from 10");
+    assert!(!pending(100), "page 12 is forgotten");
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, 12, 12))
+        .expect("confirm 12");
+    assert_eq!(heads("c2"), Some(h2.clone()), "still page 9's heads");
     assert!(quiet("b", 100));
     store
         .transaction(|tx| tx.put_applied_batch(device, "b", b"{}", 1))
@@ -688,22 +710,102 @@ fn cases_a_viewer_may_no_longer_see_depart_and_are_forgotten_once_confirmed(back
         "before the range"
     );
     assert_eq!(departures(&officer, last, last), vec![], "an empty range");
-    // Confirming before the departure keeps what the device holds; confirming past it forgets
-    // the departed case only.
+    // Once told, the device may remove the departed case at any time: it counts as held no
+    // more, before the device confirms it (a pull cut against those heads would send changes
+    // to a device that has no document left). Confirming before the departure keeps the mark;
+    // confirming past it forgets the departed case only.
     let heads_of = |case: &str| {
         store
             .read(|tx| tx.device_heads(device, case))
             .expect("heads")
     };
+    let held_of = |cases: &[&str]| {
+        let mut held: Vec<String> = store
+            .read(|tx| tx.device_heads_of(device, cases))
+            .expect("heads of")
+            .into_keys()
+            .collect();
+        held.sort();
+        held
+    };
+    assert_eq!(heads_of("c1"), None, "a departed case is held no more");
+    assert_eq!(held_of(&["c1", "c2", "c3"]), vec!["c2".to_owned()]);
     store
-        .transaction(|tx| tx.confirm_pending_heads(device, moved - 1))
+        .transaction(|tx| tx.confirm_pending_heads(device, moved - 1, last))
         .expect("confirm before");
-    assert_eq!(heads_of("c1"), Some(heads.clone()));
+    assert_eq!(
+        departures(&officer, held, last),
+        vec![("c1".to_owned(), moved)],
+        "still marked: told again if the answer is asked again"
+    );
     store
-        .transaction(|tx| tx.confirm_pending_heads(device, moved))
+        .transaction(|tx| tx.confirm_pending_heads(device, moved, last))
         .expect("confirm past");
     assert_eq!(heads_of("c1"), None, "a case that comes back is sent whole");
-    assert_eq!(heads_of("c2"), Some(heads));
+    assert_eq!(heads_of("c2"), Some(heads.clone()));
+    assert_eq!(departures(&officer, held, last), vec![], "forgotten");
+
+    // A case that comes back before its departure is confirmed is sent again (whole): the mark
+    // goes, and the heads from before it left with it, until the device confirms the new page.
+    let back = store
+        .transaction(|tx| {
+            tx.set_device_heads(device, "c2", &heads)?;
+            // To the south team: out of the (north) leader's sight.
+            let away = tx.put_case(&case("c2", b"d3", &o, &o, &s))?;
+            let gone = tx.departures(device, &Viewer::of(&leader), away - 1, away)?;
+            assert_eq!(gone, vec![("c2".to_owned(), away)]);
+            let back = tx.put_case(&case("c2", b"d4", &o, &o, &n))?;
+            tx.set_pending_heads_of(device, &[("c2", &["cd".repeat(32)], back)])?;
+            Ok::<_, StoreError>(back)
+        })
+        .expect("away and back");
+    assert_eq!(heads_of("c2"), Some(vec![]), "known: nothing, for now");
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, back, back))
+        .expect("confirm back");
+    assert_eq!(
+        heads_of("c2"),
+        Some(vec!["cd".repeat(32)]),
+        "back, and no longer marked as departed: the row stays"
+    );
+    assert!(
+        !store
+            .read(|tx| tx.has_pending(device, back))
+            .expect("pending")
+    );
+
+    // A departure the device may never have read (the answer saying so was dropped) while the
+    // case changed again, out of sight: confirming past the first departure keeps the row, so
+    // the departure is told again at the case's new sequence, and forgotten once that is read.
+    let first = store
+        .transaction(|tx| {
+            tx.set_device_heads(device, "c5", &heads)?;
+            tx.put_case(&case("c5", b"d", "x", &o, &n))
+        })
+        .expect("held");
+    let (gone, again) = store
+        .transaction(|tx| {
+            let gone = tx.put_case(&case("c5", b"d2", "x", "x", &n))?;
+            assert_eq!(
+                tx.departures(device, &Viewer::of(&officer), first, gone)?,
+                vec![("c5".to_owned(), gone)]
+            );
+            let again = tx.put_case(&case("c5", b"d3", "x", "x", &s))?;
+            Ok::<_, StoreError>((gone, again))
+        })
+        .expect("gone twice");
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, gone, gone))
+        .expect("past the first departure");
+    assert_eq!(
+        departures(&officer, gone, again),
+        vec![("c5".to_owned(), again)],
+        "told again"
+    );
+    store
+        .transaction(|tx| tx.confirm_pending_heads(device, again, again))
+        .expect("past the second");
+    assert_eq!(departures(&officer, first, again), vec![], "forgotten");
 }
 
 // PostgreSQL only: several stores (server nodes) over one database.

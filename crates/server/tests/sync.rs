@@ -38,6 +38,14 @@ both_backends!(
     once_a_device_confirms_a_pull_it_gets_only_what_follows,
     #[tokio::test]
     cases_stored_before_schema_6_are_pulled_from_their_documents_and_then_gain_heads,
+    #[tokio::test]
+    a_request_for_the_next_page_confirms_only_what_the_device_has_applied,
+    #[tokio::test]
+    a_case_that_departs_and_comes_back_while_a_page_is_ahead_comes_whole,
+    #[tokio::test(flavor = "multi_thread")]
+    a_sync_stopped_while_writing_a_page_with_the_next_in_flight_carries_on,
+    #[tokio::test(flavor = "multi_thread")]
+    a_server_from_before_applied_gets_each_page_after_the_one_before,
 );
 
 struct Device {
@@ -100,6 +108,7 @@ impl Device {
             protocol: PROTOCOL,
             batch_id: batch.into(),
             since: self.store.sync_since().unwrap(),
+            applied: None,
             push: self
                 .store
                 .outgoing(50)
@@ -312,6 +321,16 @@ async fn bad_sync_requests_get_a_reason_and_the_server_keeps_serving(backend: Ba
         (json!({"protocol": 1}), 422, "invalid_body"),
         (
             serde_json::to_value(SyncRequest {
+                since: 3,
+                applied: Some(4),
+                ..good.clone()
+            })
+            .unwrap(),
+            422,
+            "invalid_applied",
+        ),
+        (
+            serde_json::to_value(SyncRequest {
                 batch_id: String::new(),
                 ..good.clone()
             })
@@ -490,8 +509,11 @@ async fn once_a_device_confirms_a_pull_it_gets_only_what_follows(backend: Backen
     );
     assert!(olive.sync(&server).await.is_empty());
 
-    // Her next request confirms the first page (its `since`), so the case comes as a delta.
+    // Her next request confirms the first page (its `since`), so the case comes as a delta. It
+    // is a request as devices sent it before `applied` existed: no such field.
     let req = lena.request("second", 10);
+    let body = serde_json::to_value(&req).unwrap();
+    assert!(body.get("applied").is_none(), "{body}");
     let second = post(&server, &lena.token, &req).await;
     let delta = second.pull[0].changes.len();
     assert!(delta * 2 < whole, "delta {delta} bytes vs whole {whole}");
@@ -587,4 +609,444 @@ async fn cases_stored_before_schema_6_are_pulled_from_their_documents_and_then_g
     assert_eq!(stored.writers, Some(vec![olive_actor.to_hex_string()]));
     assert!(lena.sync(&server).await.is_empty());
     assert_eq!(lena.titles(), olive.titles());
+}
+
+/// Whether a pulled case is its whole document (a delta lacks the changes it builds on, so it
+/// does not load to the heads it names).
+fn whole(p: &fieldbook_sync::PulledCase) -> bool {
+    let mut want = parse_heads(&p.heads).unwrap();
+    want.sort();
+    automerge::AutoCommit::load(&p.changes).is_ok_and(|mut d| {
+        let mut heads = d.get_heads();
+        heads.sort();
+        heads == want
+    })
+}
+
+fn ids(res: &SyncResponse) -> Vec<String> {
+    let mut ids: Vec<String> = res.pull.iter().map(|p| p.case_id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// A device that asks for page 2 while it writes page 1 sends `since` = page 1's end and
+/// `applied` = what it held before: page 1 is not confirmed by that. When the device never
+/// writes page 1 (it crashed), it gets page 1's cases whole again, even after they changed; once
+/// a request's `applied` covers a page, its cases come as deltas.
+async fn a_request_for_the_next_page_confirms_only_what_the_device_has_applied(backend: Backend) {
+    let (_env, server) = started_on(backend);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    let mut lena = device(&server, "lena", Role::TeamLeader).await;
+    let cases: Vec<_> = (0..4)
+        .map(|i| create(&mut olive, &format!("Overflowing bin {i}")))
+        .collect();
+    assert!(olive.sync(&server).await.is_empty());
+
+    // Page 1, then page 2 asked for before page 1 is written.
+    let first_req = lena.request("p1", 2);
+    let first = post(&server, &lena.token, &first_req).await;
+    assert_eq!((first.pull.len(), first.remaining), (2, 2));
+    let ahead = SyncRequest {
+        batch_id: "p2".into(),
+        since: first.next_since,
+        applied: Some(first_req.since),
+        push: vec![],
+        ..first_req.clone()
+    };
+    let second = post(&server, &lena.token, &ahead).await;
+    assert_eq!((second.pull.len(), second.remaining), (2, 0));
+    assert!(second.pull.iter().all(whole), "new to the device: whole");
+
+    // The device stops before writing page 1: its `since` is still 0. Meanwhile every case
+    // changes.
+    assert_eq!(lena.store.sync_since().unwrap(), 0);
+    for (i, case) in cases.iter().enumerate() {
+        retitle(
+            &mut olive,
+            *case,
+            &format!("Overflowing bin {i}, Mill Road"),
+            1_790_000_300_000,
+        );
+    }
+    assert!(olive.sync(&server).await.is_empty());
+
+    // Asked again from where it stopped, page 1 comes whole: nothing of it was confirmed.
+    let again_req = lena.request("p1-again", 2);
+    assert_eq!(again_req.applied, None);
+    let again = post(&server, &lena.token, &again_req).await;
+    assert_eq!(ids(&again), ids(&first));
+    assert!(again.pull.iter().all(whole), "page 1 again, whole");
+    lena.apply(&again_req, &again);
+    // This time page 2 is asked for while page 1 is written, and page 1's end is `applied` in
+    // the request after: page 1 is confirmed then, page 2 not yet.
+    let ahead_req = SyncRequest {
+        batch_id: "p2-again".into(),
+        since: again.next_since,
+        applied: Some(again_req.since),
+        push: vec![],
+        ..again_req.clone()
+    };
+    let ahead = post(&server, &lena.token, &ahead_req).await;
+    assert!(ahead.pull.iter().all(whole), "page 2: whole");
+    lena.apply(&ahead_req, &ahead);
+    let last_req = SyncRequest {
+        batch_id: "confirm-1".into(),
+        since: ahead.next_since,
+        applied: Some(again.next_since),
+        push: vec![],
+        ..again_req.clone()
+    };
+    let last = post(&server, &lena.token, &last_req).await;
+    assert_eq!((last.pull.len(), last.remaining), (0, 0));
+    assert_eq!(lena.titles(), olive.titles());
+
+    // Olive changes all four again: page 1's cases (confirmed) come as deltas, page 2's (not
+    // confirmed: `applied` stopped at page 1) whole.
+    for (i, case) in cases.iter().enumerate() {
+        retitle(
+            &mut olive,
+            *case,
+            &format!("Overflowing bin {i}, 4 Mill Road"),
+            1_790_000_400_000,
+        );
+    }
+    assert!(olive.sync(&server).await.is_empty());
+    let next_req = SyncRequest {
+        batch_id: "after".into(),
+        since: ahead.next_since,
+        applied: Some(again.next_since),
+        push: vec![],
+        page_size: 10,
+        ..again_req.clone()
+    };
+    let next = post(&server, &lena.token, &next_req).await;
+    assert_eq!(next.pull.len(), 4);
+    let page_1 = ids(&again);
+    for p in &next.pull {
+        assert_eq!(
+            whole(p),
+            !page_1.contains(&p.case_id),
+            "{} (page 1: {page_1:?})",
+            p.case_id
+        );
+    }
+    lena.apply(&next_req, &next);
+    assert!(lena.sync(&server).await.is_empty());
+    assert_eq!(lena.titles(), olive.titles());
+    for case in &cases {
+        let id = case.to_string();
+        assert_eq!(
+            lena.store.case_heads(&id).unwrap(),
+            olive.store.case_heads(&id).unwrap()
+        );
+    }
+}
+
+/// Set a case's assignee on this (team leader's) device.
+fn assign(d: &mut Device, case: fieldbook_core::CaseId, to: &Device, at: i64) {
+    let to = to.store.device().person_id;
+    d.store
+        .change_case(case, Timestamp(at), |c, a| {
+            c.assign(Some(to), a)?;
+            Ok("assign".into())
+        })
+        .unwrap();
+}
+
+/// Page N tells the device a case departed (reassigned away); before the device has written
+/// page N, its request for page N+1 finds the case given back. The device may remove the case
+/// while writing page N, so page N+1 must carry it whole, not as changes after the heads it
+/// held before it left.
+async fn a_case_that_departs_and_comes_back_while_a_page_is_ahead_comes_whole(backend: Backend) {
+    let (_env, server) = started_on(backend);
+    let mut olive = device(&server, "olive", Role::Officer).await;
+    let mut owen = device(&server, "owen", Role::Officer).await;
+    let mut lena = device(&server, "lena", Role::TeamLeader).await;
+    // Each officer's own case teaches the server who they are (their device's person id).
+    create(&mut olive, "Olive's own case");
+    create(&mut owen, "Owen's own case");
+    assert!(olive.sync(&server).await.is_empty());
+    assert!(owen.sync(&server).await.is_empty());
+    assert!(lena.sync(&server).await.is_empty());
+    let case = create(&mut lena, "Fly-tipping behind the library");
+    assign(&mut lena, case, &olive, 1_790_000_100_000);
+    assert!(lena.sync(&server).await.is_empty());
+    assert!(olive.sync(&server).await.is_empty());
+    let id = case.to_string();
+    assert!(olive.store.case_heads(&id).unwrap().is_some());
+
+    // Given to Owen: Olive's next answer says it departed.
+    assign(&mut lena, case, &owen, 1_790_000_200_000);
+    assert!(lena.sync(&server).await.is_empty());
+    let first_req = olive.request("departs", 10);
+    let first = post(&server, &olive.token, &first_req).await;
+    assert_eq!(
+        first
+            .departed
+            .iter()
+            .map(|d| &d.case_id)
+            .collect::<Vec<_>>(),
+        vec![&id]
+    );
+    // Given back (with a change) before her device has written that answer; it asks for what
+    // follows meanwhile.
+    assign(&mut lena, case, &olive, 1_790_000_300_000);
+    retitle(
+        &mut lena,
+        case,
+        "Fly-tipping behind the old library",
+        1_790_000_300_000,
+    );
+    assert!(lena.sync(&server).await.is_empty());
+    let ahead_req = SyncRequest {
+        batch_id: "back".into(),
+        since: first.next_since,
+        applied: Some(first_req.since),
+        push: vec![],
+        ..first_req.clone()
+    };
+    let ahead = post(&server, &olive.token, &ahead_req).await;
+    assert_eq!(ids(&ahead), vec![id.clone()]);
+    assert!(whole(&ahead.pull[0]), "given back: whole");
+
+    // Her device writes the first answer (the case leaves), then the second (it comes back).
+    olive.apply(&first_req, &first);
+    let gone = olive.store.depart(&id, 1_790_000_400_000).unwrap();
+    assert!(gone.is_some_and(|d| d.removed_at.is_some()), "removed");
+    assert!(olive.store.case_heads(&id).unwrap().is_none());
+    olive.apply(&ahead_req, &ahead);
+    assert!(olive.sync(&server).await.is_empty());
+    assert_eq!(
+        olive.store.load_case(case).unwrap().title,
+        "Fly-tipping behind the old library"
+    );
+    assert_eq!(
+        olive.store.case_heads(&id).unwrap(),
+        lena.store.case_heads(&id).unwrap()
+    );
+    // And the server knows she holds it again: taken away once more, she is told.
+    assign(&mut lena, case, &owen, 1_790_000_500_000);
+    assert!(lena.sync(&server).await.is_empty());
+    let req = olive.request("departs-again", 10);
+    let res = post(&server, &olive.token, &req).await;
+    assert_eq!(
+        res.departed.iter().map(|d| &d.case_id).collect::<Vec<_>>(),
+        vec![&id]
+    );
+}
+
+/// `fieldbook_client::sync_with`, stopped while it writes page 2 (the device was locked, say)
+/// with page 3 already asked for: the next sync carries on from page 1's end and the device
+/// ends with exactly the server's cases, although page 2's and 3's changed meanwhile.
+async fn a_sync_stopped_while_writing_a_page_with_the_next_in_flight_carries_on(backend: Backend) {
+    let (env, server) = started_on(backend);
+    let base = server.base.clone();
+    let dir = env.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let open = |name: &str, role: Role, number: u32| {
+            let mut store = Store::init(
+                &dir.join(name),
+                "device passphrase",
+                DeviceSetup {
+                    person_name: name.into(),
+                    role,
+                    device_number: 500 + number,
+                },
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
+            store
+        };
+        let mut olive = open("olive", Role::Officer, 1);
+        let mut lena = open("lena", Role::TeamLeader, 2);
+        // Three pages of 100 (the client's page size).
+        let cases: Vec<_> = olive
+            .create_cases(
+                (0..250)
+                    .map(|i| {
+                        (
+                            CaseKind::General,
+                            NewCase {
+                                title: format!("Pothole {i}"),
+                                ..NewCase::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
+
+        let written = std::cell::Cell::new(0_u64);
+        let mut lends = 0;
+        let stopped = fieldbook_client::sync_with(
+            |f| {
+                lends += 1;
+                // After page 1 is written, the next lend of the store (to write page 2) is
+                // refused once; the sync's closing record goes through.
+                if written.get() == 100 {
+                    written.set(u64::MAX);
+                    return Err(fieldbook_client::ClientError::Interrupted);
+                }
+                f(&mut lena)
+            },
+            1_790_000_000_000,
+            &mut |p| {
+                if written.get() != u64::MAX {
+                    written.set(p.pulled);
+                }
+            },
+        );
+        assert_eq!(
+            stopped.map_err(|e| e.code().to_string()).unwrap_err(),
+            "sync_interrupted"
+        );
+        assert_eq!(
+            lends, 5,
+            "signed-in, prepare, page 1, page 2 (refused), the closing record"
+        );
+        assert_eq!(lena.case_count().unwrap(), 100);
+
+        // Every case changes; Lena's next sync gets what she lacks, whole where she has nothing.
+        for (i, case) in cases.iter().enumerate() {
+            olive
+                .change_case(*case, Timestamp(1_790_000_100_000), |c, a| {
+                    c.edit(
+                        CaseEdit {
+                            title: Some(format!("Pothole {i}, Mill Road")),
+                            ..CaseEdit::default()
+                        },
+                        a,
+                    )?;
+                    Ok("title".into())
+                })
+                .unwrap();
+        }
+        fieldbook_client::sync(&mut olive, 1_790_000_100_000).unwrap();
+        let report = fieldbook_client::sync(&mut lena, 1_790_000_100_000).unwrap();
+        assert_eq!(report.pulled, 250, "{report:?}");
+        assert_eq!(lena.case_count().unwrap(), 250);
+        for case in &cases {
+            let id = case.to_string();
+            assert_eq!(
+                lena.case_heads(&id).unwrap(),
+                olive.case_heads(&id).unwrap()
+            );
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// A stand-in for a server from before `applied`: it refuses a sync request naming the field as
+/// such a server does (422 `invalid_body`, an unknown field) and passes everything else to the
+/// real server. Returns its address and how many requests it refused.
+async fn server_without_applied(
+    real: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    let app = axum::Router::new().route(
+        "/sync/v1/sync",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (real, counter) = (real.clone(), counter.clone());
+            async move {
+                let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                if req.get("applied").is_some() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body =
+                        json!({"code": "invalid_body", "message": "unknown field `applied`"});
+                    return (StatusCode::UNPROCESSABLE_ENTITY, body.to_string());
+                }
+                let res = client()
+                    .post(format!("{real}/sync/v1/sync"))
+                    .header(
+                        header::AUTHORIZATION,
+                        headers[header::AUTHORIZATION].clone(),
+                    )
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    StatusCode::from_u16(res.status().as_u16()).unwrap(),
+                    res.text().await.unwrap(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), refused)
+}
+
+/// A device whose client asks for pages ahead, against a server that does not know `applied`:
+/// the first request ahead is refused, asked again without it, and the rest of the sync goes a
+/// page at a time, as before.
+async fn a_server_from_before_applied_gets_each_page_after_the_one_before(backend: Backend) {
+    let (env, server) = started_on(backend);
+    let (old, refused) = server_without_applied(server.base.clone()).await;
+    let base = server.base.clone();
+    let dir = env.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let open = |name: &str, role: Role, number: u32| {
+            let mut store = Store::init(
+                &dir.join(name),
+                "device passphrase",
+                DeviceSetup {
+                    person_name: name.into(),
+                    role,
+                    device_number: 600 + number,
+                },
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
+            store
+        };
+        let mut olive = open("olive", Role::Officer, 1);
+        let mut lena = open("lena", Role::TeamLeader, 2);
+        olive
+            .create_cases(
+                (0..250)
+                    .map(|i| {
+                        (
+                            CaseKind::General,
+                            NewCase {
+                                title: format!("Streetlight out {i}"),
+                                ..NewCase::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                Timestamp(1_790_000_000_000),
+            )
+            .unwrap();
+        fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
+        // Lena's device talks to the old server from now on.
+        let token = lena.server_link().unwrap().unwrap().token;
+        lena.link_server(&old, &token, "lena", 1_790_000_000_000)
+            .unwrap();
+        let report = fieldbook_client::sync(&mut lena, 1_790_000_000_000).unwrap();
+        assert_eq!(
+            refused.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "asked ahead once, then not again"
+        );
+        assert_eq!((report.pulled, report.rounds), (250, 3), "{report:?}");
+        assert_eq!(lena.case_count().unwrap(), 250);
+        assert_eq!(lena.sync_since().unwrap(), olive.sync_since().unwrap());
+    })
+    .await
+    .unwrap();
 }

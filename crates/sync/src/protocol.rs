@@ -18,13 +18,29 @@ pub struct SyncRequest {
     /// A fresh id per batch (UUID). The server keeps its answer to each batch, so a batch sent
     /// again after a cut connection gets the same answer and changes nothing.
     pub batch_id: String,
-    /// The highest server sequence number this device has applied from earlier pulls (0 at
-    /// first). Sending it also confirms that the device holds everything pulled up to it.
+    /// Where this request's pull starts: the server sends the cases it may see with a higher
+    /// sequence number (0 at first). Unless `applied` says otherwise, sending it also confirms
+    /// that the device holds everything pulled up to it.
     pub since: u64,
+    /// The highest server sequence number this device has durably applied, when that is below
+    /// `since`: a device that asks for the next page while it still writes the previous one
+    /// sends that page's `next_since` as `since` and what it has written as `applied`, so the
+    /// server confirms only pages the device holds. Absent, it is `since` (the form every
+    /// request took before it existed). Never above `since` (422 `invalid_applied`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<u64>,
     /// Cases changed on this device since the server last acknowledged them.
     pub push: Vec<PushedCase>,
     /// How many cases the device wants in this response's pull page (at most [`MAX_BATCH`]).
     pub page_size: u32,
+}
+
+impl SyncRequest {
+    /// The highest server sequence the device holds every pulled page up to: `applied`, or
+    /// `since` when it is absent.
+    pub fn applied(&self) -> u64 {
+        self.applied.unwrap_or(self.since)
+    }
 }
 
 /// A case's changes the server has not acknowledged yet.
@@ -167,5 +183,23 @@ mod tests {
         assert!(serde_json::from_value::<PushedCase>(bad).is_err());
         let extra = serde_json::json!({"case_id": "c", "base_heads": [], "changes": "", "heads": [], "x": 1});
         assert!(serde_json::from_value::<PushedCase>(extra).is_err());
+    }
+
+    #[test]
+    fn applied_is_optional_and_left_out_when_absent() {
+        let old = serde_json::json!({
+            "protocol": 1, "batch_id": "b", "since": 7, "push": [], "page_size": 100
+        });
+        let req: SyncRequest =
+            serde_json::from_value(old.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((req.applied, req.applied()), (None, 7));
+        assert_eq!(serde_json::to_value(&req).ok(), Some(old));
+        let prefetch = SyncRequest {
+            applied: Some(3),
+            ..req
+        };
+        let json = serde_json::to_value(&prefetch).unwrap_or_default();
+        assert_eq!(json["applied"], 3);
+        assert_eq!(prefetch.applied(), 3);
     }
 }

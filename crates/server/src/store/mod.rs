@@ -260,7 +260,9 @@ pub trait Tx {
     fn person_aliases(&self, user_id: Uuid) -> Result<Vec<Uuid>>;
     /// The user a person id (a user id or an alias) names.
     fn user_of_person(&self, person_id: Uuid) -> Result<Option<User>>;
-    /// The automerge heads (hex change hashes) the server knows the device has for a case.
+    /// The automerge heads (hex change hashes) the server knows the device has for a case. A
+    /// case marked as departed from the device ([`Tx::departures`]) counts as held no more, even
+    /// before the device confirms it has read that: it may have removed the case already.
     fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>>;
     fn set_device_heads(&self, device_id: Uuid, case_id: &str, heads: &[String]) -> Result<()>;
     /// [`Tx::device_heads`] of several cases at once (a pull page), for those it knows any of.
@@ -278,6 +280,8 @@ pub trait Tx {
         Ok(out)
     }
     /// Heads sent to the device in a pull page with sequence `seq`: pending until confirmed.
+    /// A case marked as departed is back in sight: the mark goes, and with it the heads known
+    /// from before it left (the device may have removed the case since).
     fn set_pending_heads(
         &self,
         device_id: Uuid,
@@ -296,19 +300,28 @@ pub trait Tx {
         }
         Ok(())
     }
-    /// The device has applied every pull up to `since`: its pending heads up to there are known,
-    /// and the cases that departed from it up to there are gone from it (their heads are
-    /// forgotten, so a case that comes back is sent whole).
-    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()>;
+    /// A request from the device says it has applied every pull up to `applied` (its
+    /// `applied`, or its `since` when absent) and asks for what follows `since`
+    /// (`applied <= since`): its pending heads up to `applied` are known now; those after
+    /// `since` came in an answer the device will not apply (lost, or dropped when a sync
+    /// stopped: it would have asked from further on), so they are forgotten, never to be
+    /// confirmed by a later `applied` that passes their sequence although the device never got
+    /// them; those between stay pending (a page the device is still writing). The cases that
+    /// departed from it up to `applied` are gone from it: their rows are forgotten, so a case
+    /// that comes back is sent whole, unless the case changed after `applied` (the device may
+    /// not have been told, if the answer that said so was dropped: the row stays, so the
+    /// departure at its new sequence is told).
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()>;
     /// Whether the device has pulled heads or departures up to `upto_seq` still waiting for
     /// [`Tx::confirm_pending_heads`].
     fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool>;
     /// Nothing for this request to do, as one read: nothing after `since`, the batch not seen
-    /// before, and no pulled heads or departures up to `since` waiting to be confirmed.
-    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64) -> Result<bool> {
+    /// before, and no pulled heads or departures up to `applied` (a request's `applied`, or
+    /// its `since`) waiting to be confirmed.
+    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64, applied: u64) -> Result<bool> {
         Ok(self.current_seq()? <= since
             && self.applied_batch(device_id, batch_id)?.is_none()
-            && !self.has_pending(device_id, since)?)
+            && !self.has_pending(device_id, applied)?)
     }
     /// Cases the device holds (has heads for) whose last change has a sequence in
     /// `(after_seq, upto_seq]` and which the viewer may no longer see: they have departed from

@@ -880,7 +880,8 @@ impl Tx for PgTx<'_> {
 
     fn device_heads(&self, device_id: Uuid, case_id: &str) -> Result<Option<Vec<String>>> {
         self.query_opt(
-            "SELECT heads FROM device_case_heads WHERE device_id = $1 AND case_id = $2",
+            "SELECT heads FROM device_case_heads
+             WHERE device_id = $1 AND case_id = $2 AND departed_seq IS NULL",
             &[&device_id, &case_id],
         )?
         .map(|r| Ok(r.try_get(0)?))
@@ -907,7 +908,10 @@ impl Tx for PgTx<'_> {
             "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
              VALUES ($1, $2, '{}', $3, $4)
              ON CONFLICT (device_id, case_id) DO UPDATE SET
-                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq",
+                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq,
+                 heads = CASE WHEN device_case_heads.departed_seq IS NULL
+                              THEN device_case_heads.heads ELSE '{}' END,
+                 departed_seq = NULL",
             &[&device_id, &case_id, &heads, &to_i64(seq)?],
         )?;
         Ok(())
@@ -925,7 +929,7 @@ impl Tx for PgTx<'_> {
         }
         self.query(
             "SELECT case_id, heads FROM device_case_heads
-             WHERE device_id = $1 AND case_id = ANY($2)",
+             WHERE device_id = $1 AND case_id = ANY($2) AND departed_seq IS NULL",
             &[&device_id, &case_ids],
         )?
         .iter()
@@ -952,23 +956,30 @@ impl Tx for PgTx<'_> {
              SELECT $1, p.case_id, '{}', string_to_array(p.heads, ' '), p.seq
              FROM unnest($2::text[], $3::text[], $4::bigint[]) AS p(case_id, heads, seq)
              ON CONFLICT (device_id, case_id) DO UPDATE SET
-                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq",
+                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq,
+                 heads = CASE WHEN device_case_heads.departed_seq IS NULL
+                              THEN device_case_heads.heads ELSE '{}' END,
+                 departed_seq = NULL",
             &[&device_id, &ids, &heads, &seqs],
         )?;
         Ok(())
     }
 
-    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()> {
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()> {
+        let (applied, since) = (to_i64(applied)?, to_i64(since)?);
         self.execute(
-            "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
-                 pending_seq = NULL
-             WHERE device_id = $1 AND pending_seq IS NOT NULL AND pending_seq <= $2",
-            &[&device_id, &to_i64(since)?],
+            "UPDATE device_case_heads
+             SET heads = CASE WHEN pending_seq <= $2 THEN pending_heads ELSE heads END,
+                 pending_heads = NULL, pending_seq = NULL
+             WHERE device_id = $1 AND pending_seq IS NOT NULL
+               AND (pending_seq <= $2 OR pending_seq > $3)",
+            &[&device_id, &applied, &since],
         )?;
         self.execute(
-            "DELETE FROM device_case_heads
-             WHERE device_id = $1 AND departed_seq IS NOT NULL AND departed_seq <= $2",
-            &[&device_id, &to_i64(since)?],
+            "DELETE FROM device_case_heads h
+             WHERE h.device_id = $1 AND h.departed_seq IS NOT NULL AND h.departed_seq <= $2
+               AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = h.case_id AND c.seq > $2)",
+            &[&device_id, &applied],
         )?;
         Ok(())
     }
@@ -985,17 +996,17 @@ impl Tx for PgTx<'_> {
             .try_get(0)?)
     }
 
-    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64) -> Result<bool> {
+    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64, applied: u64) -> Result<bool> {
         Ok(self
             .query_one(
                 "SELECT (SELECT seq FROM server_seq WHERE id = 1) <= $3
                     AND NOT EXISTS (SELECT 1 FROM applied_batches
                                     WHERE device_id = $1 AND batch_id = $2)
                     AND NOT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
-                        AND pending_seq IS NOT NULL AND pending_seq <= $3)
+                        AND pending_seq IS NOT NULL AND pending_seq <= $4)
                     AND NOT EXISTS (SELECT 1 FROM device_case_heads WHERE device_id = $1
-                        AND departed_seq IS NOT NULL AND departed_seq <= $3)",
-                &[&device_id, &batch_id, &to_i64(since)?],
+                        AND departed_seq IS NOT NULL AND departed_seq <= $4)",
+                &[&device_id, &batch_id, &to_i64(since)?, &to_i64(applied)?],
             )?
             .try_get(0)?)
     }

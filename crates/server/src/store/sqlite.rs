@@ -706,7 +706,8 @@ impl Tx for SqliteTx<'_> {
         let text: Option<String> = self
             .conn
             .query_row(
-                "SELECT heads FROM device_case_heads WHERE device_id = ?1 AND case_id = ?2",
+                "SELECT heads FROM device_case_heads
+                 WHERE device_id = ?1 AND case_id = ?2 AND departed_seq IS NULL",
                 params![device_id.to_string(), case_id],
                 |r| r.get(0),
             )
@@ -730,24 +731,33 @@ impl Tx for SqliteTx<'_> {
             "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
              VALUES (?1, ?2, '[]', ?3, ?4)
              ON CONFLICT (device_id, case_id) DO UPDATE SET
-                 pending_heads = excluded.pending_heads, pending_seq = excluded.pending_seq",
+                 pending_heads = excluded.pending_heads, pending_seq = excluded.pending_seq,
+                 heads = CASE WHEN departed_seq IS NULL THEN heads ELSE '[]' END,
+                 departed_seq = NULL",
             params![device_id.to_string(), case_id, text, to_i64(seq)?],
         )?;
         Ok(())
     }
 
-    fn confirm_pending_heads(&self, device_id: Uuid, since: u64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE device_case_heads SET heads = pending_heads, pending_heads = NULL,
-                 pending_seq = NULL
-             WHERE device_id = ?1 AND pending_seq IS NOT NULL AND pending_seq <= ?2",
-            params![device_id.to_string(), to_i64(since)?],
-        )?;
-        self.conn.execute(
-            "DELETE FROM device_case_heads
-             WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2",
-            params![device_id.to_string(), to_i64(since)?],
-        )?;
+    fn confirm_pending_heads(&self, device_id: Uuid, applied: u64, since: u64) -> Result<()> {
+        let (device, applied, since) = (device_id.to_string(), to_i64(applied)?, to_i64(since)?);
+        self.conn
+            .prepare_cached(
+                "UPDATE device_case_heads
+                 SET heads = CASE WHEN pending_seq <= ?2 THEN pending_heads ELSE heads END,
+                     pending_heads = NULL, pending_seq = NULL
+                 WHERE device_id = ?1 AND pending_seq IS NOT NULL
+                   AND (pending_seq <= ?2 OR pending_seq > ?3)",
+            )?
+            .execute(params![device, applied, since])?;
+        self.conn
+            .prepare_cached(
+                "DELETE FROM device_case_heads
+                 WHERE device_id = ?1 AND departed_seq IS NOT NULL AND departed_seq <= ?2
+                   AND NOT EXISTS (SELECT 1 FROM cases c
+                                   WHERE c.case_id = device_case_heads.case_id AND c.seq > ?2)",
+            )?
+            .execute(params![device, applied])?;
         Ok(())
     }
 

@@ -747,6 +747,23 @@ fn sign_in_sync_a_second_devices_case_and_a_revoked_device() -> Result<()> {
     h.quit()
 }
 
+/// The test device unlocked outside the window and signed in to `server` as Olive.
+fn signed_in_laptop(dir: &tempfile::TempDir, server: &server::TestServer) -> Result<Ctx> {
+    let e = |err: fieldbook_app::AppError| driver::Error(err.to_string());
+    let laptop = Ctx::new(data_dir(dir));
+    fieldbook_app::unlock(&laptop, PASSPHRASE).map_err(e)?;
+    fieldbook_app::sign_in(
+        &laptop,
+        fieldbook_app::SignInArgs {
+            server: server.url.clone(),
+            user: "olive".into(),
+            password: server::PASSWORD.into(),
+        },
+    )
+    .map_err(e)?;
+    Ok(laptop)
+}
+
 #[test]
 fn a_conflict_from_two_devices_is_shown_and_settled_in_the_window() -> Result<()> {
     let e = |err: fieldbook_app::AppError| driver::Error(err.to_string());
@@ -756,17 +773,7 @@ fn a_conflict_from_two_devices_is_shown_and_settled_in_the_window() -> Result<()
     {
         // Before the app starts: the laptop signs in and syncs; Olive's tablet and the laptop
         // then rename the same case, each offline, and both sync.
-        let laptop = Ctx::new(data_dir(&dir));
-        fieldbook_app::unlock(&laptop, PASSPHRASE).map_err(e)?;
-        fieldbook_app::sign_in(
-            &laptop,
-            fieldbook_app::SignInArgs {
-                server: server.url.clone(),
-                user: "olive".into(),
-                password: server::PASSWORD.into(),
-            },
-        )
-        .map_err(e)?;
+        let laptop = signed_in_laptop(&dir, &server)?;
         fieldbook_app::sync_now(&laptop).map_err(e)?;
         let other = tempfile::tempdir()?;
         let tab = tablet(&other.path().join("tablet"), &server, "olive")?;
@@ -877,17 +884,7 @@ fn three_photos_on_a_visit_reach_the_team_leaders_device() -> Result<()> {
     let reference = refs[0].clone();
     {
         // The officer's laptop is signed in as Olive and has started a visit.
-        let laptop = Ctx::new(data_dir(&dir));
-        fieldbook_app::unlock(&laptop, PASSPHRASE).map_err(e)?;
-        fieldbook_app::sign_in(
-            &laptop,
-            fieldbook_app::SignInArgs {
-                server: server.url.clone(),
-                user: "olive".into(),
-                password: server::PASSWORD.into(),
-            },
-        )
-        .map_err(e)?;
+        let laptop = signed_in_laptop(&dir, &server)?;
         fieldbook_app::add_visit(
             &laptop,
             fieldbook_app::AddVisitArgs {

@@ -3,31 +3,12 @@
 //! where a location came from.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use fieldbook_app::{self as app, Ctx, EditCaseArgs, InitArgs, ListArgs, NewCaseArgs};
-use fieldbook_core::Timestamp;
-
-fn device(dir: &Path) -> Ctx {
-    let t = Arc::new(AtomicI64::new(1_790_000_000_000));
-    let ctx = Ctx::with_clock(
-        dir,
-        Box::new(move || Timestamp(t.fetch_add(1000, Ordering::SeqCst))),
-    );
-    app::init_device(
-        &ctx,
-        InitArgs {
-            passphrase: "a long passphrase".into(),
-            person_name: "Jo Inspector".into(),
-            role: "officer".into(),
-            device_number: 12,
-        },
-    )
-    .unwrap();
-    ctx
-}
+use common::device;
+use fieldbook_app::{self as app, EditCaseArgs, ListArgs, NewCaseArgs};
 
 /// An MBTiles pack with the given metadata and one tile per (z, x, tms_y), whose bytes name it.
 fn pack(path: &Path, metadata: &[(&str, &str)], tiles: &[(u8, u32, u32)]) {

@@ -3,15 +3,14 @@
 //! orientation 6, a GPS position in the (made-up) ward of Millbrook North, and the time taken.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::device;
 use fieldbook_app::{
-    self as app, AddPhotoArgs, AddVisitArgs, Ctx, EditCaseArgs, EditPhotoArgs, InitArgs,
-    NewCaseArgs,
+    self as app, AddPhotoArgs, AddVisitArgs, Ctx, EditCaseArgs, EditPhotoArgs, NewCaseArgs,
 };
-use fieldbook_core::Timestamp;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,25 +23,6 @@ fn wards() -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/wards_millbrook.geojson"),
     )
     .unwrap()
-}
-
-fn device(dir: &Path) -> Ctx {
-    let t = Arc::new(AtomicI64::new(1_790_000_000_000));
-    let ctx = Ctx::with_clock(
-        dir,
-        Box::new(move || Timestamp(t.fetch_add(1000, Ordering::SeqCst))),
-    );
-    app::init_device(
-        &ctx,
-        InitArgs {
-            passphrase: "a long passphrase".into(),
-            person_name: "Jo Inspector".into(),
-            role: "officer".into(),
-            device_number: 12,
-        },
-    )
-    .unwrap();
-    ctx
 }
 
 fn new_case(ctx: &Ctx) -> String {

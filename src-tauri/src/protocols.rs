@@ -24,24 +24,20 @@ fn text(status: StatusCode, message: &str) -> Response<Vec<u8>> {
         .unwrap_or_default()
 }
 
+/// The path's parts, percent-decoded first (`convertFileSrc` may send a whole path encoded as
+/// one segment).
 fn segments(path: &str) -> Vec<String> {
-    path.split('/')
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+        .map(str::to_string)
         .collect()
 }
 
 /// The answer to a `fbphoto` request for `path`.
 pub fn photo(ctx: &Ctx, path: &str) -> Response<Vec<u8>> {
-    // `convertFileSrc` may send the whole path as one encoded segment.
-    let parts: Vec<String> = segments(path)
-        .iter()
-        .flat_map(|s| s.split('/').map(str::to_string).collect::<Vec<_>>())
-        .collect();
+    let parts = segments(path);
     let [case, sha, variant] = parts.as_slice() else {
         return text(
             StatusCode::NOT_FOUND,

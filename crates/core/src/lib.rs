@@ -16,6 +16,7 @@ pub mod case;
 pub mod geo;
 pub mod kind;
 pub mod location;
+pub mod read;
 pub mod reference;
 pub mod status;
 

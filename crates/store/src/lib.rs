@@ -434,7 +434,7 @@ impl Store {
     pub fn load_case(&self, id: CaseId) -> Result<Case> {
         let pk = self.pk(id)?;
         let doc = docs::load(&self.conn, pk)?;
-        Ok(autosurgeon::hydrate(&doc)?)
+        Ok(fieldbook_core::read::hydrate_case(&doc)?)
     }
 
     /// Change a case durably. `change` applies a rule from `fieldbook-core` and returns the
@@ -470,7 +470,7 @@ impl Store {
         let mut doc = docs::load(&tx, pk)?;
         doc.set_actor(actor_id);
         let before_heads = doc.get_heads();
-        let before: Case = autosurgeon::hydrate(&doc)?;
+        let before = fieldbook_core::read::hydrate_case(&doc)?;
         let mut case = before.clone();
         let message = change(&doc, &tx, &mut case, actor)?;
         if case == before && rewrite.is_none() {
@@ -591,7 +591,7 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         for &pk in &pks {
             let mut doc = docs::load(&tx, pk)?;
-            let case: Case = autosurgeon::hydrate(&doc)?;
+            let case = fieldbook_core::read::hydrate_case(&doc)?;
             let updated_at = last_change_time(&mut doc);
             projection::write(&tx, pk, &case, updated_at, true)?;
         }

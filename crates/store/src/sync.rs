@@ -299,7 +299,7 @@ impl Store {
             let p = &cases[i];
             let mut doc = docs::load(&tx, pk)?;
             let before_heads = doc.get_heads();
-            let before: Case = autosurgeon::hydrate(&doc)?;
+            let before = fieldbook_core::read::hydrate_case(&doc)?;
             doc.load_incremental(p.changes)?;
             let (case, updated_at) = checked(&mut doc, p.case_id)?;
             if doc.get_heads() != before_heads {
@@ -496,7 +496,7 @@ fn remove_if_pushed(
         return Ok(false);
     }
     let doc = docs::load(tx, pk)?;
-    let case: Case = autosurgeon::hydrate(&doc)?;
+    let case = fieldbook_core::read::hydrate_case(&doc)?;
     let mut drop_drafts = tx.prepare_cached("DELETE FROM drafts WHERE key LIKE ?1 ESCAPE '\\'")?;
     for prefix in [format!("case:{case_id}:"), format!("note:{case_id}")]
         .into_iter()
@@ -525,7 +525,7 @@ fn checked(doc: &mut AutoCommit, case_id: &str) -> Result<(Case, i64)> {
             "the server sent changes whose history this device lacks".into(),
         ));
     }
-    let case: Case = autosurgeon::hydrate(&*doc)?;
+    let case = fieldbook_core::read::hydrate_case(&*doc)?;
     if case.id.to_string() != case_id {
         return Err(StoreError::Document(format!(
             "the server sent case {} as {case_id}",

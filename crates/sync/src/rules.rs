@@ -136,7 +136,7 @@ pub fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>, Refusal> {
 }
 
 fn hydrate(doc: &AutoCommit) -> Result<Case, Refusal> {
-    autosurgeon::hydrate(doc).map_err(|e| Refusal::InvalidCase(e.to_string()))
+    fieldbook_core::read::hydrate_case(doc).map_err(|e| Refusal::InvalidCase(e.to_string()))
 }
 
 /// Merge a device's pushed `changes` for `case_id` into the server's `stored` document (None:

@@ -21,27 +21,10 @@ use fieldbook_core::template::{AnswerValue, ItemKind, latest_template};
 use fieldbook_core::{
     Actor, Case, CaseId, CaseKind, Location, LocationSource, NewCase, PersonId, Role, Timestamp,
 };
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
-/// SplitMix64: small, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn case(i: usize, r: &mut Rng) -> Case {
+fn case(i: usize, r: &mut StdRng) -> Case {
     let actor = Actor {
         person: PersonId::new(),
         role: Role::Officer,
@@ -49,8 +32,8 @@ fn case(i: usize, r: &mut Rng) -> Case {
     let now = Timestamp(1_780_000_000_000 + i as i64);
     let location = (!i.is_multiple_of(3)).then(|| {
         Location::new(
-            53.6 + r.unit() * 0.3,
-            -1.9 + r.unit() * 0.5,
+            53.6 + r.random::<f64>() * 0.3,
+            -1.9 + r.random::<f64>() * 0.5,
             Some(10.0),
             LocationSource::Gazetteer,
             now,
@@ -62,10 +45,17 @@ fn case(i: usize, r: &mut Rng) -> Case {
         CaseKind::Housing,
         format!("HS-2026-1-{i:04}"),
         NewCase {
-            title: format!("Damp and mould complaint, flat {}", r.below(120)),
-            address: Some(format!("{} High Street, Bradford", r.below(400))),
-            postcode: Some(format!("BD{} {}AB", 1 + r.below(19), r.below(10))),
-            uprn: Some(format!("{}", 10_000_000_000 + r.below(1_000_000))),
+            title: format!("Damp and mould complaint, flat {}", r.random_range(0..120)),
+            address: Some(format!("{} High Street, Bradford", r.random_range(0..400))),
+            postcode: Some(format!(
+                "BD{} {}AB",
+                1 + r.random_range(0..19),
+                r.random_range(0..10)
+            )),
+            uprn: Some(format!(
+                "{}",
+                r.random_range(10_000_000_000u64..10_001_000_000)
+            )),
             location,
             ..NewCase::default()
         },
@@ -78,16 +68,18 @@ fn case(i: usize, r: &mut Rng) -> Case {
         let visit = case.add_visit(template, None, actor, now).expect("a visit");
         for item in template.items().take(20) {
             let value = match &item.kind {
-                ItemKind::YesNo => AnswerValue::YesNo(r.below(2) == 0),
+                ItemKind::YesNo => AnswerValue::YesNo(r.random_bool(0.5)),
                 ItemKind::Choice { options } => {
-                    AnswerValue::Choice(options[r.below(options.len())].value.clone())
+                    AnswerValue::Choice(options[r.random_range(0..options.len())].value.clone())
                 }
                 ItemKind::Number { min, max, .. } => {
-                    AnswerValue::Number((min + (max - min).min(100.0) * r.unit()).floor())
+                    AnswerValue::Number((min + (max - min).min(100.0) * r.random::<f64>()).floor())
                 }
                 ItemKind::Text { .. } => AnswerValue::Text("Seen in the front bedroom.".into()),
-                ItemKind::Date => AnswerValue::Date(now.date().add_days(1 + r.below(59) as i64)),
-                ItemKind::Score { options } => AnswerValue::Score(options[r.below(options.len())]),
+                ItemKind::Date => AnswerValue::Date(now.date().add_days(r.random_range(1..60))),
+                ItemKind::Score { options } => {
+                    AnswerValue::Score(options[r.random_range(0..options.len())])
+                }
             };
             case.answer(visit, &item.id, value, actor, now)
                 .expect("an answer");
@@ -121,7 +113,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
-    let mut r = Rng(0x5eed);
+    let mut r = StdRng::seed_from_u64(0x5eed);
     let cases: Vec<Case> = (0..n).map(|i| case(i, &mut r)).collect();
     let saved: Vec<Vec<u8>> = cases
         .iter()
@@ -165,7 +157,7 @@ fn main() {
     );
     println!("| Step | per case | {n} cases |\n|---|---|---|");
     println!(
-        "| `AutoCommit::load` (context) | {:.0} µs | {:.3} s |",
+        "| `AutoCommit::load` (for scale) | {:.0} µs | {:.3} s |",
         per(load),
         load
     );

@@ -9,13 +9,11 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Backend, Location, PASSWORD, Server, admin_ok_at, client, seed_at};
+use common::{Backend, Device, Location, PASSWORD, Server, admin_ok_at, client, device, seed_at};
 use fieldbook_core::{CaseKind, NewCase, PhotoRef, Role, Timestamp};
-use fieldbook_store::{DeviceSetup, Store};
 use fieldbook_sync::{PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex};
 use rand::RngCore as _;
 use reqwest::StatusCode;
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 /// Runs each named test, an `async fn(Backend)`, once on SQLite and once on PostgreSQL.
@@ -121,52 +119,6 @@ fn random_bytes(n: usize) -> Vec<u8> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// A device registered over HTTP: its own encrypted store (for pushing cases) and its token.
-struct Device {
-    store: Store,
-    token: String,
-    device_id: String,
-    _dir: tempfile::TempDir,
-}
-
-static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
-async fn device(env: &Env, user: &str, role: Role) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let number = NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let store = Store::init(
-        dir.path(),
-        "device passphrase",
-        DeviceSetup {
-            person_name: user.into(),
-            role,
-            device_number: number,
-        },
-        Timestamp(1_790_000_000_000),
-    )
-    .unwrap();
-    let device_id = store.device().device_id.to_string();
-    let res = client()
-        .post(env.server().url("/auth/v1/register"))
-        .json(&json!({
-            "user": user, "password": PASSWORD,
-            "device_id": device_id,
-            "device_number": number, "device_name": format!("{user}'s tablet"),
-            "person_id": store.device().person_id.to_string(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let body: serde_json::Value = res.json().await.unwrap();
-    Device {
-        store,
-        token: body["token"].as_str().unwrap().to_string(),
-        device_id,
-        _dir: dir,
-    }
 }
 
 impl Device {
@@ -320,9 +272,9 @@ fn assert_stored(env: &Env, sha: &str, bytes: &[u8]) {
 
 async fn a_photo_uploads_in_chunks_and_reaches_only_those_who_may_see_its_case(backend: Backend) {
     let env = Env::start(backend);
-    let mut olive = device(&env, "olive", Role::Officer).await;
-    let lena = device(&env, "lena", Role::TeamLeader).await;
-    let owen = device(&env, "owen", Role::Officer).await;
+    let mut olive = device(env.server(), "olive", Role::Officer).await;
+    let lena = device(env.server(), "lena", Role::TeamLeader).await;
+    let owen = device(env.server(), "owen", Role::Officer).await;
     let photo = random_bytes(5 * MIB / 2);
     let sha = sha256_hex(&photo);
     let thumb = random_bytes(20_000);
@@ -374,7 +326,7 @@ async fn a_photo_uploads_in_chunks_and_reaches_only_those_who_may_see_its_case(b
 
 async fn a_cut_upload_resumes_from_the_offset_the_server_reports(backend: Backend) {
     let env = Env::start(backend);
-    let olive = device(&env, "olive", Role::Officer).await;
+    let olive = device(env.server(), "olive", Role::Officer).await;
     let photo = random_bytes(5 * MIB / 2);
     let sha = sha256_hex(&photo);
 
@@ -413,7 +365,7 @@ async fn a_cut_upload_resumes_from_the_offset_the_server_reports(backend: Backen
 
 async fn an_upload_resumes_after_the_server_restarts(backend: Backend) {
     let mut env = Env::start(backend);
-    let olive = device(&env, "olive", Role::Officer).await;
+    let olive = device(env.server(), "olive", Role::Officer).await;
     let photo = random_bytes(5 * MIB / 2);
     let sha = sha256_hex(&photo);
 
@@ -441,7 +393,7 @@ async fn an_upload_resumes_after_the_server_restarts(backend: Backend) {
 
 async fn bytes_that_do_not_match_the_name_are_refused_and_discarded(backend: Backend) {
     let env = Env::start(backend);
-    let olive = device(&env, "olive", Role::Officer).await;
+    let olive = device(env.server(), "olive", Role::Officer).await;
     let photo = random_bytes(3 * MIB / 2);
     let sha = sha256_hex(&photo);
     let mut wrong = photo.clone();
@@ -461,7 +413,7 @@ async fn bytes_that_do_not_match_the_name_are_refused_and_discarded(backend: Bac
 
 async fn bad_uploads_and_requests_get_their_documented_answers(backend: Backend) {
     let env = Env::start(backend);
-    let olive = device(&env, "olive", Role::Officer).await;
+    let olive = device(env.server(), "olive", Role::Officer).await;
     let token = &olive.token;
     let sha = sha256_hex(b"a photo");
 
@@ -586,7 +538,7 @@ async fn an_upload_whole_in_the_database_but_not_stored_finishes_with_an_empty_p
     backend: Backend,
 ) {
     let env = Env::start(backend);
-    let olive = device(&env, "olive", Role::Officer).await;
+    let olive = device(env.server(), "olive", Role::Officer).await;
     let photo = random_bytes(MIB + 1000);
     let sha = sha256_hex(&photo);
     // As a server that stopped after committing the last chunk and before storing the blob
@@ -743,7 +695,7 @@ fn a_photo_taken_offline_reaches_the_team_leaders_device(backend: Backend) {
     // The first chunk already reached the server (an upload cut short).
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let owen = device(&env, "owen", Role::Officer).await;
+        let owen = device(env.server(), "owen", Role::Officer).await;
         let res = patch(&env, &owen.token, &sha, full.len(), 0, &full[..chunk]).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     });

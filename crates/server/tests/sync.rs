@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, Server, client, started_on};
+use common::{Backend, Device, PASSWORD, Server, client, device, started_on};
 use fieldbook_core::{CaseEdit, CaseKind, CaseStatus, NewCase, Role, Timestamp};
 use fieldbook_store::{CaseQuery, DeviceSetup, Store};
 use fieldbook_sync::{PROTOCOL, PushedCase, SyncRequest, SyncResponse, heads_hex, parse_heads};
@@ -47,48 +47,6 @@ both_backends!(
     #[tokio::test(flavor = "multi_thread")]
     a_server_from_before_applied_gets_each_page_after_the_one_before,
 );
-
-struct Device {
-    store: Store,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
-async fn device(server: &Server, user: &str, role: Role) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let number = NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let store = Store::init(
-        dir.path(),
-        "device passphrase",
-        DeviceSetup {
-            person_name: user.into(),
-            role,
-            device_number: number,
-        },
-        Timestamp(1_790_000_000_000),
-    )
-    .unwrap();
-    let res = client()
-        .post(server.url("/auth/v1/register"))
-        .json(&json!({
-            "user": user, "password": PASSWORD,
-            "device_id": store.device().device_id.to_string(),
-            "device_number": number, "device_name": format!("{user}'s tablet"),
-            "person_id": store.device().person_id.to_string(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let body: serde_json::Value = res.json().await.unwrap();
-    Device {
-        store,
-        token: body["token"].as_str().unwrap().to_string(),
-        _dir: dir,
-    }
-}
 
 async fn post(server: &Server, token: &str, req: &SyncRequest) -> SyncResponse {
     let res = client()

@@ -1,5 +1,5 @@
-//! Helpers shared by the server's tests: the storage backends a test runs against, and the
-//! real `fieldbook-server` binary.
+//! Helpers shared by the server's tests: the storage backends a test runs against, the real
+//! `fieldbook-server` binary, and devices registered with it.
 #![allow(dead_code)]
 
 use std::ffi::OsString;
@@ -359,4 +359,52 @@ pub fn sync_ok(ctx: &fieldbook_app::Ctx) -> fieldbook_app::SyncReportDto {
     let report = fieldbook_app::sync_now(ctx).expect("sync");
     assert!(report.refused.is_empty(), "{report:?}");
     report
+}
+
+/// A device registered over HTTP: its own encrypted store (for pushing cases) and its token.
+pub struct Device {
+    pub store: fieldbook_store::Store,
+    pub token: String,
+    pub device_id: String,
+    _dir: tempfile::TempDir,
+}
+
+static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A new device store for `user` (who must exist, with [`PASSWORD`]), registered with `server`.
+pub async fn device(server: &Server, user: &str, role: fieldbook_core::Role) -> Device {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let number = NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let store = fieldbook_store::Store::init(
+        dir.path(),
+        "device passphrase",
+        fieldbook_store::DeviceSetup {
+            person_name: user.into(),
+            role,
+            device_number: number,
+        },
+        fieldbook_core::Timestamp(1_790_000_000_000),
+    )
+    .expect("device store");
+    let device_id = store.device().device_id.to_string();
+    let res = client()
+        .post(server.url("/auth/v1/register"))
+        .json(&serde_json::json!({
+            "user": user, "password": PASSWORD,
+            "device_id": device_id,
+            "device_number": number, "device_name": format!("{user}'s tablet"),
+            "person_id": store.device().person_id.to_string(),
+        }))
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.expect("json body");
+    assert_eq!(status, 201, "{body}");
+    Device {
+        store,
+        token: body["token"].as_str().expect("a token").to_string(),
+        device_id,
+        _dir: dir,
+    }
 }

@@ -74,11 +74,7 @@ pub fn set_setting(ctx: &Ctx, key: &str, value: &str) -> AppResult<()> {
                      https://tiles.anytown.gov.uk/{z}/{x}/{y}.png",
                 ));
             }
-            let probe = value
-                .replace("{z}", "0")
-                .replace("{x}", "0")
-                .replace("{y}", "0");
-            fieldbook_client::checked_url(&probe)
+            fieldbook_client::tile_url(value, 0, 0, 0)
                 .map_err(|e| AppError::input("value", e.to_string()))?;
             Some(value.to_string())
         }

@@ -66,7 +66,7 @@ impl ClientError {
 pub type Result<T> = std::result::Result<T, ClientError>;
 
 pub use photos::{
-    CHUNK, PhotoProgress, PhotoReport, fetch_photo_with, fetch_tile, transfer_photos,
+    CHUNK, PhotoProgress, PhotoReport, fetch_photo_with, fetch_tile, tile_url, transfer_photos,
     transfer_photos_with,
 };
 

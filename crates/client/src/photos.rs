@@ -298,18 +298,32 @@ fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
 /// The largest map tile fetched from a tile server.
 const MAX_TILE: u64 = 2 * 1024 * 1024;
 
+/// The address of one tile: `template` with `{z}`, `{x}` and `{y}` filled in, checked as every
+/// server address is (https, or http only to loopback).
+pub fn tile_url(template: &str, z: u8, x: u32, y: u32) -> Result<String> {
+    crate::checked_url(
+        &template
+            .replace("{z}", &z.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{y}", &y.to_string()),
+    )
+}
+
+/// One HTTP client for every tile, so a map full of tiles reuses its connections.
+fn tile_client() -> Result<reqwest::blocking::Client> {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = http()?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
 /// One map tile from the council's tile server: `template` is an https URL (http only to
 /// loopback) with `{z}`, `{x}` and `{y}`. `None` when the server has no such tile (404).
 pub fn fetch_tile(template: &str, z: u8, x: u32, y: u32) -> Result<Option<(Vec<u8>, String)>> {
-    let url = template
-        .replace("{z}", &z.to_string())
-        .replace("{x}", &x.to_string())
-        .replace("{y}", &y.to_string());
-    let url = crate::checked_url(&url)?;
-    let res = http()?
-        .get(&url)
-        .send()
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    let url = tile_url(template, z, x, y)?;
+    let res = tile_client()?.get(&url).send().map_err(unreachable)?;
     if res.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }

@@ -125,30 +125,37 @@ fn read_info(conn: &Connection) -> Result<BasemapInfo> {
             )));
         }
     }
-    let (lowest, highest, tiles): (Option<i64>, Option<i64>, i64) = conn
-        .query_row(
-            "SELECT min(zoom_level), max(zoom_level), count(*) FROM tiles",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+    // One row is enough to know there are tiles; a council pack can hold millions (and
+    // `tiles` is often a view), so nothing here reads them all.
+    let has_tiles: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM tiles)", [], |r| r.get(0))
         .map_err(not_mbtiles)?;
-    if tiles == 0 {
+    if !has_tiles {
         return Err(invalid("it has no tiles"));
     }
-    let zoom = |key: &str, found: Option<i64>| -> Result<u8> {
+    // A zoom the metadata does not give comes from the tiles (`min` or `max` alone in a query
+    // can use an index on `zoom_level`).
+    let zoom = |key: &str, aggregate: &str| -> Result<u8> {
         let z = match get(key) {
             Some(v) => v
                 .parse::<i64>()
                 .map_err(|_| invalid(format!("its {key} '{v}' is not a number")))?,
-            None => found.unwrap_or(0),
+            None => conn
+                .query_row(
+                    &format!("SELECT {aggregate}(zoom_level) FROM tiles"),
+                    [],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+                .map_err(not_mbtiles)?
+                .unwrap_or(0),
         };
         u8::try_from(z)
             .ok()
             .filter(|z| *z <= 22)
             .ok_or_else(|| invalid(format!("its {key} {z} is not a zoom level from 0 to 22")))
     };
-    let min_zoom = zoom("minzoom", lowest)?;
-    let max_zoom = zoom("maxzoom", highest)?;
+    let min_zoom = zoom("minzoom", "min")?;
+    let max_zoom = zoom("maxzoom", "max")?;
     if min_zoom > max_zoom {
         return Err(invalid(format!(
             "its minzoom {min_zoom} is above its maxzoom {max_zoom}"
@@ -214,17 +221,19 @@ pub fn load_basemap(data_dir: &Path, source: &Path) -> Result<BasemapInfo> {
     let copy = || -> std::io::Result<()> {
         std::fs::copy(source, &partial)?;
         std::fs::File::open(&partial)?.sync_all()?;
-        std::fs::rename(&partial, &dest)
+        std::fs::rename(&partial, &dest)?;
+        // The rename itself survives a power cut only once the directory is flushed.
+        std::fs::File::open(data_dir)?.sync_all()
     };
     if let Err(e) = copy() {
         let _ = std::fs::remove_file(&partial);
-        return Err(if e.raw_os_error() == Some(28) {
+        return Err(if e.kind() == std::io::ErrorKind::StorageFull {
             StoreError::DiskFull
         } else {
-            StoreError::DataDir {
-                dir: data_dir.display().to_string(),
-                detail: format!("the basemap could not be copied there: {e}"),
-            }
+            crate::data_dir_error(
+                data_dir,
+                format!("the basemap could not be copied there: {e}"),
+            )
         });
     }
     Ok(info)

@@ -193,8 +193,8 @@ fn quiet_answer(
         || !tx.is_quiet(
             auth.device.device_id,
             &req.batch_id,
-            req.since,
             req.applied(),
+            req.since,
         )?
     {
         return Ok(None);

@@ -524,7 +524,7 @@ fn pending_heads_become_known_once_confirmed(backend: Backend) {
     // waiting up to what the device has applied (`since`, unless it says less).
     let quiet_after = |batch: &str, since: u64, applied: u64| {
         store
-            .read_one(|tx| tx.is_quiet(device, batch, since, applied))
+            .read_one(|tx| tx.is_quiet(device, batch, applied, since))
             .expect("is_quiet")
     };
     let quiet = |batch: &str, since: u64| quiet_after(batch, since, since);

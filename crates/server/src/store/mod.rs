@@ -317,8 +317,9 @@ pub trait Tx {
     fn has_pending(&self, device_id: Uuid, upto_seq: u64) -> Result<bool>;
     /// Nothing for this request to do, as one read: nothing after `since`, the batch not seen
     /// before, and no pulled heads or departures up to `applied` (a request's `applied`, or
-    /// its `since`) waiting to be confirmed.
-    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64, applied: u64) -> Result<bool> {
+    /// its `since`) waiting to be confirmed. `applied, since` in that order, as for
+    /// [`Tx::confirm_pending_heads`].
+    fn is_quiet(&self, device_id: Uuid, batch_id: &str, applied: u64, since: u64) -> Result<bool> {
         Ok(self.current_seq()? <= since
             && self.applied_batch(device_id, batch_id)?.is_none()
             && !self.has_pending(device_id, applied)?)

@@ -904,17 +904,8 @@ impl Tx for PgTx<'_> {
         heads: &[String],
         seq: u64,
     ) -> Result<()> {
-        self.execute(
-            "INSERT INTO device_case_heads (device_id, case_id, heads, pending_heads, pending_seq)
-             VALUES ($1, $2, '{}', $3, $4)
-             ON CONFLICT (device_id, case_id) DO UPDATE SET
-                 pending_heads = EXCLUDED.pending_heads, pending_seq = EXCLUDED.pending_seq,
-                 heads = CASE WHEN device_case_heads.departed_seq IS NULL
-                              THEN device_case_heads.heads ELSE '{}' END,
-                 departed_seq = NULL",
-            &[&device_id, &case_id, &heads, &to_i64(seq)?],
-        )?;
-        Ok(())
+        // The page-wide statement below holds the rule; one case is a page of one.
+        self.set_pending_heads_of(device_id, &[(case_id, heads, seq)])
     }
 
     // One statement each for a whole pull page, not a round trip per case. A case's heads
@@ -996,7 +987,7 @@ impl Tx for PgTx<'_> {
             .try_get(0)?)
     }
 
-    fn is_quiet(&self, device_id: Uuid, batch_id: &str, since: u64, applied: u64) -> Result<bool> {
+    fn is_quiet(&self, device_id: Uuid, batch_id: &str, applied: u64, since: u64) -> Result<bool> {
         Ok(self
             .query_one(
                 "SELECT (SELECT seq FROM server_seq WHERE id = 1) <= $3

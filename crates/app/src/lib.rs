@@ -275,15 +275,12 @@ pub fn list_cases(ctx: &Ctx, args: ListArgs) -> AppResult<CasePageDto> {
         }
         Some(s) => CaseSort::ALL
             .into_iter()
-            .chain([CaseSort::Distance])
             .find(|c| c.code() == s)
             .ok_or_else(|| {
+                let codes: Vec<_> = CaseSort::ALL.iter().map(|c| c.code()).collect();
                 AppError::input(
                     "sort",
-                    format!(
-                        "'{s}' is not a sort order (due, updated, created, reference, title, \
-                         relevance, distance)"
-                    ),
+                    format!("'{s}' is not a sort order ({})", codes.join(", ")),
                 )
             })?,
     };

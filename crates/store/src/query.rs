@@ -1,9 +1,11 @@
 //! Reading the projection tables: lists with filters, full-text search, sorting and paging.
 //!
-//! Every order has an index that yields rows in that order (see the `cases_*` indexes in
+//! Every order but one has an index that yields rows in that order (see the `cases_*` indexes in
 //! `migrations/device/0001_init.sql`), so a page reads about as many rows as it shows however many
 //! cases match; only the count visits every match, in an index. A search with no other filter
-//! ranks and counts inside FTS5 and reads `cases` only for the page's rows.
+//! ranks and counts inside FTS5 and reads `cases` only for the page's rows. The exception is
+//! "near me" ([`CaseSort::Distance`]): it measures every matching located case from the
+//! `cases_location` index and sorts them (see there).
 
 use fieldbook_core::{CaseKind, CaseStatus, Date, PersonId};
 use rusqlite::types::Value;
@@ -25,7 +27,7 @@ pub enum CaseSort {
     /// Best full-text match first (only with a search; otherwise by due date).
     Relevance,
     /// Nearest to `CaseQuery::near` first (farthest first when descending); cases with no
-    /// location last. Without `near`, by due date. Not in [`CaseSort::ALL`]: it needs a point.
+    /// location last. Without `near`, by due date.
     /// No index yields this order: the distance to every matching case is measured from the
     /// `cases_location` index (schema 8) and sorted, keeping only the page's cases, whose rows
     /// are then read. The distance is equirectangular, which orders like the true one at a
@@ -34,13 +36,14 @@ pub enum CaseSort {
 }
 
 impl CaseSort {
-    pub const ALL: [CaseSort; 6] = [
+    pub const ALL: [CaseSort; 7] = [
         Self::Due,
         Self::Updated,
         Self::Created,
         Self::Reference,
         Self::Title,
         Self::Relevance,
+        Self::Distance,
     ];
 
     pub fn code(self) -> &'static str {
@@ -81,8 +84,7 @@ impl CaseQuery {
     /// reads the cases that have a due date; a second statement reads the undated ones after them.
     pub fn list_sql(&self) -> (String, Vec<Value>) {
         let sql = ListSql::new(self);
-        let mut args = sql.args;
-        args.extend(sql.page_only);
+        let args = sql.page_args();
         (sql.page, args)
     }
 }
@@ -161,6 +163,11 @@ struct ListSql {
 }
 
 impl ListSql {
+    /// The arguments `page` takes: `args`, then `page_only`.
+    fn page_args(&self) -> Vec<Value> {
+        self.args.iter().chain(&self.page_only).cloned().collect()
+    }
+
     fn new(q: &CaseQuery) -> ListSql {
         let mut args: Vec<Value> = Vec::new();
         let search = q.search.as_deref().and_then(fts_query);
@@ -406,13 +413,7 @@ pub(crate) fn list(conn: &rusqlite::Connection, q: &CaseQuery) -> Result<CasePag
     };
     let total = count(&sql.count)?;
     let mut rows = Vec::new();
-    if sql.page_only.is_empty() {
-        read_rows(conn, &sql.page, &sql.args, &mut rows)?;
-    } else {
-        let mut args = sql.args.clone();
-        args.extend(sql.page_only.iter().cloned());
-        read_rows(conn, &sql.page, &args, &mut rows)?;
-    }
+    read_rows(conn, &sql.page, &sql.page_args(), &mut rows)?;
     if let Some((undated, count_dated)) = &sql.undated {
         let limit = u64::from(q.limit.clamp(1, MAX_PAGE));
         let offset = u64::from(q.offset);

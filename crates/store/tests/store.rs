@@ -1013,6 +1013,19 @@ fn first_pages_are_read_in_index_order_without_sorting() {
             );
         }
     }
+    // "Near me" always sorts (no index yields a distance order), but it measures the distances
+    // from the `cases_location` index (schema 8), not from the table's rows.
+    let details = plan(&CaseQuery {
+        sort: CaseSort::Distance,
+        near: Some((53.8, -1.55)),
+        ..base.clone()
+    });
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("COVERING INDEX cases_location")),
+        "near me should read cases_location: {details:?}"
+    );
     // A search by relevance and nothing else ranks inside FTS5 and reads only the page's cases.
     let details = plan(&CaseQuery {
         search: Some("damp".into()),

@@ -303,23 +303,40 @@ pub fn configure_with<Rt: tauri::Runtime>(
         .register_asynchronous_uri_scheme_protocol(
             protocols::PHOTO_SCHEME,
             |ctx, request, responder| {
-                let app = ctx.app_handle().clone();
-                let path = request.uri().path().to_string();
-                tauri::async_runtime::spawn_blocking(move || {
-                    responder.respond(protocols::photo(&app.state::<Ctx>(), &path))
-                });
+                answer_off_the_event_loop(
+                    ctx.app_handle(),
+                    request.uri().path(),
+                    responder,
+                    protocols::photo,
+                )
             },
         )
         .register_asynchronous_uri_scheme_protocol(
             protocols::TILE_SCHEME,
             |ctx, request, responder| {
-                let app = ctx.app_handle().clone();
-                let path = request.uri().path().to_string();
-                tauri::async_runtime::spawn_blocking(move || {
-                    responder.respond(protocols::tile(&app.state::<Ctx>(), &path))
-                });
+                answer_off_the_event_loop(
+                    ctx.app_handle(),
+                    request.uri().path(),
+                    responder,
+                    protocols::tile,
+                )
             },
         )
+}
+
+/// Answers a custom-protocol request with `answer` on a blocking thread (it may decrypt a photo
+/// or read the basemap pack).
+fn answer_off_the_event_loop<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    path: &str,
+    responder: tauri::UriSchemeResponder,
+    answer: fn(&Ctx, &str) -> tauri::http::Response<Vec<u8>>,
+) {
+    let app = app.clone();
+    let path = path.to_string();
+    tauri::async_runtime::spawn_blocking(move || {
+        responder.respond(answer(&app.state::<Ctx>(), &path))
+    });
 }
 
 /// Whether the window's geolocation handler is connected (once: `on_page_load` runs per page).

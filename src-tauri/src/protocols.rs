@@ -9,7 +9,7 @@
 //! (On Windows the webview spells them `http://fbphoto.localhost/…`; `convertFileSrc` in the
 //! UI gives the right form.) Each answer is computed off the event loop.
 
-use fieldbook_app::{self as app, Ctx};
+use fieldbook_app::{self as app, AppError, Ctx};
 use tauri::http::{Response, StatusCode, header};
 
 pub const PHOTO_SCHEME: &str = "fbphoto";
@@ -54,7 +54,7 @@ pub fn photo(ctx: &Ctx, path: &str) -> Response<Vec<u8>> {
             .header(header::CACHE_CONTROL, "no-store")
             .body(bytes)
             .unwrap_or_default(),
-        Err(e) if e.code() == "locked" => text(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e @ AppError::Locked) => text(StatusCode::FORBIDDEN, &e.to_string()),
         Err(e) => text(StatusCode::NOT_FOUND, &e.to_string()),
     }
 }
@@ -75,28 +75,25 @@ pub fn tile(ctx: &Ctx, path: &str) -> Response<Vec<u8>> {
     let (Ok(z), Ok(x), Ok(y)) = numbers else {
         return text(StatusCode::NOT_FOUND, "z, x and y are whole numbers");
     };
-    match app::map_tile(ctx, z, x, y) {
+    let mut answer = match app::map_tile(ctx, z, x, y) {
         Ok(Some((bytes, mime))) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, mime)
             .header(header::CACHE_CONTROL, "max-age=86400")
-            // The map reads tiles with fetch() from the app's own origin, another origin
-            // than this protocol's. Tiles are public; nothing else is served here.
-            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
             .body(bytes)
             .unwrap_or_default(),
         Ok(None) => Response::builder()
             .status(StatusCode::NO_CONTENT)
-            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
             .body(Vec::new())
             .unwrap_or_default(),
-        Err(e) => {
-            let mut r = text(StatusCode::BAD_GATEWAY, &e.to_string());
-            r.headers_mut().insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                header::HeaderValue::from_static("*"),
-            );
-            r
-        }
-    }
+        Err(e) => text(StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
+    // The map reads tiles with fetch() from the app's own origin, another origin than this
+    // protocol's, so every answer (an error too) must allow it. Tiles are public; nothing else
+    // is served here.
+    answer.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    answer
 }

@@ -645,13 +645,6 @@ pub struct BasemapDto {
     pub attribution: Option<String>,
 }
 
-/// One device setting and its value (defaults included).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, TS)]
-pub struct SettingDto {
-    pub key: String,
-    pub value: String,
-}
-
 /// Write the TypeScript form of every DTO into `dir` (one `.ts` file per type), for the UI's
 /// `ui/src/bindings`. Numbers are `number`: serde writes 64-bit integers as JSON numbers, and
 /// none of these exceeds 2^53.
@@ -709,7 +702,6 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ResolveConflictArgs::export_all(&cfg)?;
     MapDto::export_all(&cfg)?;
     BasemapDto::export_all(&cfg)?;
-    SettingDto::export_all(&cfg)?;
     PhotoProgressDto::export_all(&cfg)?;
     crate::ErrorDto::export_all(&cfg)?;
     Ok(())

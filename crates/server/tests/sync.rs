@@ -793,6 +793,46 @@ async fn a_case_that_departs_and_comes_back_while_a_page_is_ahead_comes_whole(ba
     );
 }
 
+/// A device store in `dir`, signed in to the server at `base` through `fieldbook_client::login`
+/// (blocking: call from a blocking task).
+fn signed_in(dir: &std::path::Path, base: &str, name: &str, role: Role) -> Store {
+    let mut store = Store::init(
+        &dir.join(name),
+        "device passphrase",
+        DeviceSetup {
+            person_name: name.into(),
+            role,
+            device_number: common::next_device_number(),
+        },
+        Timestamp(1_790_000_000_000),
+    )
+    .unwrap();
+    fieldbook_client::login(&mut store, base, name, PASSWORD, 1_790_000_000_000).unwrap();
+    store
+}
+
+/// `n` general cases titled "`title` 0" to "`title` n-1", in one transaction.
+fn create_many(store: &mut Store, n: usize, title: &str) -> Vec<fieldbook_core::CaseId> {
+    let new = (0..n)
+        .map(|i| {
+            let title = format!("{title} {i}");
+            (
+                CaseKind::General,
+                NewCase {
+                    title,
+                    ..NewCase::default()
+                },
+            )
+        })
+        .collect();
+    store
+        .create_cases(new, Timestamp(1_790_000_000_000))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
 /// `fieldbook_client::sync_with`, stopped while it writes page 2 (the device was locked, say)
 /// with page 3 already asked for: the next sync carries on from page 1's end and the device
 /// ends with exactly the server's cases, although page 2's and 3's changed meanwhile.
@@ -801,43 +841,10 @@ async fn a_sync_stopped_while_writing_a_page_with_the_next_in_flight_carries_on(
     let base = server.base.clone();
     let dir = env.dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let open = |name: &str, role: Role, number: u32| {
-            let mut store = Store::init(
-                &dir.join(name),
-                "device passphrase",
-                DeviceSetup {
-                    person_name: name.into(),
-                    role,
-                    device_number: 500 + number,
-                },
-                Timestamp(1_790_000_000_000),
-            )
-            .unwrap();
-            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
-            store
-        };
-        let mut olive = open("olive", Role::Officer, 1);
-        let mut lena = open("lena", Role::TeamLeader, 2);
+        let mut olive = signed_in(&dir, &base, "olive", Role::Officer);
+        let mut lena = signed_in(&dir, &base, "lena", Role::TeamLeader);
         // Three pages of 100 (the client's page size).
-        let cases: Vec<_> = olive
-            .create_cases(
-                (0..250)
-                    .map(|i| {
-                        (
-                            CaseKind::General,
-                            NewCase {
-                                title: format!("Pothole {i}"),
-                                ..NewCase::default()
-                            },
-                        )
-                    })
-                    .collect(),
-                Timestamp(1_790_000_000_000),
-            )
-            .unwrap()
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let cases = create_many(&mut olive, 250, "Pothole");
         fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
 
         let written = std::cell::Cell::new(0_u64);
@@ -957,39 +964,9 @@ async fn a_server_from_before_applied_gets_each_page_after_the_one_before(backen
     let base = server.base.clone();
     let dir = env.dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let open = |name: &str, role: Role, number: u32| {
-            let mut store = Store::init(
-                &dir.join(name),
-                "device passphrase",
-                DeviceSetup {
-                    person_name: name.into(),
-                    role,
-                    device_number: 600 + number,
-                },
-                Timestamp(1_790_000_000_000),
-            )
-            .unwrap();
-            fieldbook_client::login(&mut store, &base, name, PASSWORD, 1_790_000_000_000).unwrap();
-            store
-        };
-        let mut olive = open("olive", Role::Officer, 1);
-        let mut lena = open("lena", Role::TeamLeader, 2);
-        olive
-            .create_cases(
-                (0..250)
-                    .map(|i| {
-                        (
-                            CaseKind::General,
-                            NewCase {
-                                title: format!("Streetlight out {i}"),
-                                ..NewCase::default()
-                            },
-                        )
-                    })
-                    .collect(),
-                Timestamp(1_790_000_000_000),
-            )
-            .unwrap();
+        let mut olive = signed_in(&dir, &base, "olive", Role::Officer);
+        let mut lena = signed_in(&dir, &base, "lena", Role::TeamLeader);
+        create_many(&mut olive, 250, "Streetlight out");
         fieldbook_client::sync(&mut olive, 1_790_000_000_000).unwrap();
         // Lena's device talks to the old server from now on.
         let token = lena.server_link().unwrap().unwrap().token;

@@ -305,8 +305,13 @@ pub async fn whoami(
     (status, res.json().await.expect("json body"))
 }
 
-/// Device numbers for [`app_device`]: unique within a test process.
+/// Device numbers for [`app_device`] and [`device`]: unique within a test process.
 static NEXT_DEVICE_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+
+/// A device number no other device of this test process has.
+pub fn next_device_number() -> u32 {
+    NEXT_DEVICE_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
 
 /// A device used through the device API (`fieldbook-app`): a real encrypted data directory, set
 /// up for `user` with `role`, unlocked and signed in to the server at `base`. Its clock starts
@@ -330,7 +335,7 @@ pub fn app_device(base: &str, user: &str, role: &str) -> AppDevice {
             passphrase: "device passphrase".into(),
             person_name: user.into(),
             role: role.into(),
-            device_number: NEXT_DEVICE_NUMBER.fetch_add(1, SeqCst),
+            device_number: next_device_number(),
         },
     )
     .expect("init");
@@ -369,12 +374,10 @@ pub struct Device {
     _dir: tempfile::TempDir,
 }
 
-static NEXT_NUMBER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
 /// A new device store for `user` (who must exist, with [`PASSWORD`]), registered with `server`.
 pub async fn device(server: &Server, user: &str, role: fieldbook_core::Role) -> Device {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let number = NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let number = next_device_number();
     let store = fieldbook_store::Store::init(
         dir.path(),
         "device passphrase",
@@ -387,23 +390,13 @@ pub async fn device(server: &Server, user: &str, role: fieldbook_core::Role) -> 
     )
     .expect("device store");
     let device_id = store.device().device_id.to_string();
-    let res = client()
-        .post(server.url("/auth/v1/register"))
-        .json(&serde_json::json!({
-            "user": user, "password": PASSWORD,
-            "device_id": device_id,
-            "device_number": number, "device_name": format!("{user}'s tablet"),
-            "person_id": store.device().person_id.to_string(),
-        }))
-        .send()
-        .await
-        .expect("send");
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.expect("json body");
-    assert_eq!(status, 201, "{body}");
+    let mut body = register_body(user, PASSWORD, &device_id, number);
+    body["person_id"] = store.device().person_id.to_string().into();
+    let (status, answer) = register(server, &body).await;
+    assert_eq!(status, 201, "{answer}");
     Device {
         store,
-        token: body["token"].as_str().expect("a token").to_string(),
+        token: answer["token"].as_str().expect("a token").to_string(),
         device_id,
         _dir: dir,
     }

@@ -274,7 +274,7 @@ mod tests {
                     actor,
                 )
                 .map(|_| ()),
-            Op::Merge(_) => Ok(()),
+            Op::Merge(_) => unreachable!("a merge is not an edit: the test merges documents"),
         };
     }
 

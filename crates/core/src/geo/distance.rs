@@ -29,7 +29,9 @@ pub fn far_from_property(visit: LatLon, property: LatLon, threshold_m: f64) -> O
 }
 
 /// Items ordered nearest first from `from`, each with its distance in metres. Items at the same
-/// distance keep their input order, so the result is deterministic.
+/// distance keep their input order, so the result is deterministic. The device's "near me" list
+/// is not ordered here but in SQL (`fieldbook_store`'s `CaseSort::Distance`, over an index);
+/// this exact ordering is what the benchmarks compare that with.
 pub fn nearest_first<T>(
     from: LatLon,
     items: impl IntoIterator<Item = (T, LatLon)>,

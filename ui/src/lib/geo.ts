@@ -13,7 +13,10 @@ export type Bounds = [number, number, number, number];
 
 const EARTH_RADIUS_M = 6_371_008.8;
 
-/** Great-circle distance in metres (haversine), as the device measures "near me". */
+/**
+ * Great-circle distance in metres (haversine, on a sphere): the mock device's approximation of
+ * the device's own, geodesic distance on the WGS84 ellipsoid (they differ by up to about 0.5%).
+ */
 export function distanceM(a: LatLon, b: LatLon): number {
   const rad = Math.PI / 180;
   const dLat = (b.lat - a.lat) * rad;

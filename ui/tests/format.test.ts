@@ -5,8 +5,8 @@ import {
   formatDate,
   formatDateTime,
   isoDay,
-  locationText,
   gridText,
+  locationRows,
   wardText,
   outboxText,
   personName,
@@ -74,14 +74,30 @@ describe("case screen formats", () => {
     expect(personName({ name: "Sam Officer" })).toBe("Sam Officer");
     expect(personName(null)).toBe("Unknown person");
     expect(personName({ name: null })).toBe("Unknown person");
-    expect(locationText(null)).toBe("Not recorded");
-    expect(locationText({ lat: 51.5034, lon: -0.1276, accuracy_m: 12.4 })).toBe("51.5034, -0.1276 (to within 12 metres)");
-    expect(locationText({ lat: 51.5, lon: -0.1, accuracy_m: null })).toBe("51.5, -0.1");
     expect(gridText({ easting: 468381.28, northing: 235640.751, grid_ref: "SP 68381 35640" })).toBe(
       "SP 68381 35640 (easting 468381, northing 235640)",
     );
     expect(gridText(null)).toBe("Outside the National Grid");
     expect(wardText({ code: "E05900001", name: "Millbrook North" })).toBe("Millbrook North (E05900001)");
     expect(wardText(null)).toMatch(/^Not known/);
+  });
+
+  it("lists where a point is, within the National Grid, outside it, and outside its lettered squares", () => {
+    const ward = { code: "E05900001", name: "Millbrook North" };
+    const bng = { easting: 468039.09, northing: 234647.9, grid_ref: "SP 68039 34647" };
+    expect(locationRows({ lat: 52.0061, lon: -1.0102, bng, ward })).toEqual([
+      { key: "Latitude and longitude", value: "52.006100, -1.010200" },
+      { key: "Grid reference", value: "SP 68039 34647" },
+      { key: "Easting and northing", value: "Easting 468039, northing 234647" },
+      { key: "Ward", value: "Millbrook North (E05900001)" },
+    ]);
+    expect(locationRows({ lat: 48.8566, lon: 2.3522, bng: null, ward: null })).toEqual([
+      { key: "Latitude and longitude", value: "48.856600, 2.352200" },
+      { key: "Grid reference", value: "Outside the National Grid" },
+      { key: "Ward", value: "Not known (no ward boundaries on this device cover it)" },
+    ]);
+    const rows = locationRows({ lat: 61.0, lon: -0.8, bng: { easting: 450000, northing: 1_240_000.5, grid_ref: null }, ward: null });
+    expect(rows[1]).toEqual({ key: "Grid reference", value: "None (outside the lettered squares of the National Grid)" });
+    expect(rows[2]).toEqual({ key: "Easting and northing", value: "Easting 450000, northing 1240000" });
   });
 });

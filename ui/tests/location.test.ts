@@ -12,6 +12,7 @@ import EditCase from "../src/screens/EditCase.svelte";
 import { MockBackend } from "../src/lib/mock-backend";
 import { BackendError, editArgs, listArgs } from "../src/lib/backend";
 import type { Route } from "../src/lib/router.svelte";
+import { currentPosition } from "../src/lib/position";
 import { fakeMaps, lastMap, stubPosition } from "./geo-stubs";
 import { expectAccessible } from "./axe";
 
@@ -42,6 +43,19 @@ async function rejection(p: Promise<unknown>): Promise<BackendError> {
   }
   throw new Error("expected the call to fail");
 }
+
+// ------------------------------------------------------------------ the device's position
+
+describe("the device's position", () => {
+  it("gives an accuracy the device takes with a location: at most 100 km", async () => {
+    stubPosition({ lat: 52.0, lon: -1.0, accuracy: 250_000 });
+    expect(await currentPosition()).toEqual({ ok: true, position: { lat: 52.0, lon: -1.0, accuracy_m: 100_000 } });
+    stubPosition({ lat: 52.0, lon: -1.0, accuracy: 12.5 });
+    expect(await currentPosition()).toEqual({ ok: true, position: { lat: 52.0, lon: -1.0, accuracy_m: 12.5 } });
+    stubPosition({ lat: 52.0, lon: -1.0, accuracy: Number.NaN });
+    expect(await currentPosition()).toEqual({ ok: true, position: { lat: 52.0, lon: -1.0, accuracy_m: null } });
+  });
+});
 
 // ------------------------------------------------------------------ the mock device
 
@@ -321,6 +335,23 @@ describe("New case: where it is", () => {
     await waitFor(() => expect(go).toHaveBeenCalled());
     const ref = (go.mock.calls[0]![0] as { reference: string }).reference;
     expect((await backend.openCase(ref)).location).toMatchObject({ lat: 52.0101, lon: -1.0105, accuracy_m: 7, source: "device" });
+  });
+
+  it("creates the case with a rough position from the network alone (accuracy over 100 km)", async () => {
+    const user = userEvent.setup();
+    stubPosition({ lat: 52.0101, lon: -1.0105, accuracy: 250_000 });
+    const backend = device(3);
+    const go = vi.fn<(r: Route) => void>();
+    render(NewCase, { backend, go });
+    await user.click(await screen.findByLabelText("Highway defect"));
+    await user.type(screen.getByLabelText("Title"), "Pothole by the mill");
+    await user.click(screen.getByRole("button", { name: "Use my position" }));
+    await waitFor(() => expect(screen.getByTestId("location-source")).toHaveTextContent("Location: Device position"));
+    await user.click(screen.getByRole("button", { name: "Create case" }));
+    await waitFor(() => expect(go).toHaveBeenCalled());
+    const ref = (go.mock.calls[0]![0] as { reference: string }).reference;
+    expect((await backend.openCase(ref)).location).toMatchObject({ lat: 52.0101, lon: -1.0105, accuracy_m: 100_000, source: "device" });
+    expect(screen.getByTestId("where-status")).toHaveTextContent("Location set to your position (to within 100,000 metres).");
   });
 
   it("says so when the position is refused", async () => {

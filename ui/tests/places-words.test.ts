@@ -4,10 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { photoWords, tooLargeWords } from "../src/lib/photo-words";
 import { photoProgressText, signInWords, syncLine } from "../src/lib/sync-words";
-import { accuracyText, distanceText, eastingNorthingText, fileSizeText, latLonText, locationSourceText } from "../src/lib/format";
+import { accuracyText, distanceText, eastingNorthingText, fileSizeText, latLonText, locationSourceText, megabytesText } from "../src/lib/format";
 import { distanceM, readWards, wardAt } from "../src/lib/geo";
 import { approximateBng, gridRef, MILLBROOK_WARDS } from "../src/lib/mock-geo";
-import { checkPhoto, fakeJpeg, fakePng, sha256Hex } from "../src/lib/mock-media";
+import { checkPhoto, fakeJpeg, fakePng } from "../src/lib/mock-media";
 import { BackendError } from "../src/lib/backend";
 import type { SyncActivityDto } from "../src/bindings/SyncActivityDto";
 import type { SyncStatusDto } from "../src/bindings/SyncStatusDto";
@@ -58,7 +58,9 @@ describe("plain words for photo and place refusals", () => {
   });
 
   it("says a file is too big before reading it, in the device's words", () => {
-    expect(tooLargeWords(52_500_000)).toBe("This photo is 50.1 MB but the largest allowed is 40 MB");
+    expect(tooLargeWords(52_500_000)).toBe("this photo is 50.1 MB but the largest allowed is 40 MB");
+    expect(tooLargeWords(41 * 1024 * 1024)).toBe("this photo is 41 MB but the largest allowed is 40 MB");
+    expect(photoWords("too_large", tooLargeWords(52_500_000))).toBe("This photo is 50.1 MB but the largest allowed is 40 MB");
   });
 
   it("gives the sync line the photo words for the photo transfer's codes", () => {
@@ -135,6 +137,9 @@ describe("places in words", () => {
     expect(fileSizeText(850)).toBe("850 bytes");
     expect(fileSizeText(870_400)).toBe("850 KB");
     expect(fileSizeText(3_500_000)).toBe("3.4 MB");
+    expect(fileSizeText(2 * 1024 * 1024)).toBe("2 MB");
+    expect(megabytesText(40 * 1024 * 1024 + 1)).toBe("40.1 MB");
+    expect(megabytesText(40 * 1024 * 1024 + 1, false)).toBe("40.0 MB");
   });
 });
 
@@ -225,10 +230,5 @@ describe("the mock device's photo checks", () => {
     expect(refusal(() => checkPhoto(fakePng(20000, 20000), "huge.png")).message).toBe(
       "this photo is 20000 × 20000 pixels (400 megapixels) but the largest allowed is 100 megapixels",
     );
-  });
-
-  it("names photos by SHA-256", () => {
-    expect(sha256Hex(new TextEncoder().encode("abc"))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    expect(sha256Hex(new Uint8Array())).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 });

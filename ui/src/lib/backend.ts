@@ -231,6 +231,31 @@ export function editArgs(caseRef: string, overrides: Partial<Omit<EditCaseArgs, 
   };
 }
 
+/**
+ * What a property from the address list sets on a case (New case and the location panel alike):
+ * its address and postcode (null where the list has none: what is there stays), its UPRN, and
+ * its point, whose accuracy the list does not give.
+ */
+export function placeFields(p: PlaceDto): {
+  address: string | null;
+  postcode: string | null;
+  uprn: string;
+  lat: number;
+  lon: number;
+  accuracy_m: null;
+  location_source: "gazetteer";
+} {
+  return {
+    address: p.address,
+    postcode: p.postcode,
+    uprn: String(p.uprn),
+    lat: p.lat,
+    lon: p.lon,
+    accuracy_m: null,
+    location_source: "gazetteer",
+  };
+}
+
 /** Case statuses as the device API names them, with the labels people read. */
 export const STATUSES: ReadonlyArray<{ value: string; label: string }> = [
   { value: "open", label: "Open" },

@@ -94,16 +94,7 @@ export function personName(p: { name: string | null } | null | undefined): strin
   return p?.name ?? "Unknown person";
 }
 
-/** "51.5034, -0.1276 (to within 12 metres)"; "Not recorded" when there is no point. */
-export function locationText(
-  loc: { lat: number; lon: number; accuracy_m: number | null } | null,
-): string {
-  if (loc === null) return "Not recorded";
-  const point = `${loc.lat}, ${loc.lon}`;
-  if (loc.accuracy_m === null) return point;
-  const m = Math.round(loc.accuracy_m);
-  return `${point} (to within ${m} ${m === 1 ? "metre" : "metres"})`;
-}
+const OUTSIDE_GRID = "Outside the National Grid";
 
 /**
  * A location's British National Grid reference as back-office systems quote it:
@@ -112,7 +103,7 @@ export function locationText(
 export function gridText(
   bng: { easting: number; northing: number; grid_ref: string | null } | null,
 ): string {
-  if (bng === null) return "Outside the National Grid";
+  if (bng === null) return OUTSIDE_GRID;
   const en = `easting ${Math.floor(bng.easting)}, northing ${Math.floor(bng.northing)}`;
   return bng.grid_ref === null ? en : `${bng.grid_ref} (${en})`;
 }
@@ -173,9 +164,50 @@ export function eastingNorthingText(bng: { easting: number; northing: number }):
   return `Easting ${Math.floor(bng.easting)}, northing ${Math.floor(bng.northing)}`;
 }
 
+/** A row of a GOV.UK summary list. */
+export interface SummaryRow {
+  key: string;
+  value: string;
+}
+
+/**
+ * Where a point is, as a summary list shows it (a case's location, where a photo was taken):
+ * latitude and longitude, grid reference, easting and northing (within the National Grid) and
+ * ward. The device gives no grid reference outside the grid, nor, within it, outside the
+ * lettered 100 km squares.
+ */
+export function locationRows(loc: {
+  lat: number;
+  lon: number;
+  bng: { easting: number; northing: number; grid_ref: string | null } | null;
+  ward: { code: string; name: string } | null;
+}): SummaryRow[] {
+  const { bng } = loc;
+  return [
+    { key: "Latitude and longitude", value: latLonText(loc.lat, loc.lon) },
+    {
+      key: "Grid reference",
+      value: bng === null ? OUTSIDE_GRID : (bng.grid_ref ?? "None (outside the lettered squares of the National Grid)"),
+    },
+    ...(bng === null ? [] : [{ key: "Easting and northing", value: eastingNorthingText(bng) }]),
+    { key: "Ward", value: wardText(loc.ward) },
+  ];
+}
+
 /** A file size as a file manager shows it: "850 KB", "3.4 MB" (of 1,024). */
 export function fileSizeText(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(Math.ceil((bytes / 1048576) * 10) / 10).toFixed(1)} MB`;
+  return megabytesText(bytes);
+}
+
+/**
+ * Megabytes (of 1,048,576 bytes) as the device's photo checks write them (`fieldbook-media`):
+ * "40 MB" when whole, else to one decimal place, rounded up unless `roundUp` is false (so a
+ * file just over a limit never reads as the limit).
+ */
+export function megabytesText(bytes: number, roundUp = true): string {
+  const mb = bytes / 1048576;
+  if (Number.isInteger(mb)) return `${mb} MB`;
+  return `${(roundUp ? Math.ceil(mb * 10) / 10 : mb).toFixed(1)} MB`;
 }

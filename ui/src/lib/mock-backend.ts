@@ -1151,7 +1151,7 @@ export class MockBackend implements Backend {
     // Empty and oversized files are refused before anything else (never hashed).
     if (bytes.length === 0 || bytes.length > MAX_PHOTO_BYTES) checkPhoto(bytes, args.file_name);
     // The same file again: recognised by its hash before anything is decoded.
-    const sha = sha256Hex(bytes);
+    const sha = await sha256Hex(bytes);
     const known = c.dto.photos.find((p) => p.sha256 === sha);
     if (known) return { photo: structuredClone(known), added: false };
     const checked = checkPhoto(bytes, args.file_name);
@@ -1220,7 +1220,9 @@ export class MockBackend implements Backend {
   /** Tests and dev mode: a photo another device attached to a case arrives with the case. */
   receivePhoto(reference: string, photo: ReceivedPhoto = {}): PhotoDto {
     const c = this.find(reference);
-    const sha = sha256Hex(new TextEncoder().encode(`${reference} ${this.nextId++}`));
+    // Its bytes never reach the mock, so there is nothing to hash: a made-up name in the shape
+    // of a SHA-256 (64 hex digits), unique on this mock device.
+    const sha = (this.nextId++).toString(16).padStart(8, "0").padEnd(64, "0");
     const at = photo.taken_at ?? null;
     const dto: PhotoDto = {
       sha256: sha,

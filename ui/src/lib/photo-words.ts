@@ -4,6 +4,8 @@
 // allowed is 40 MB"), so those are used as they come, as a sentence; the fixed words below are
 // for when a message is missing, and for the codes whose message was written for programs.
 import { sentence } from "./autosave.svelte";
+import type { PhotoDto, VisitDto } from "./backend";
+import { formatDateTime, megabytesText } from "./format";
 
 /** The device's largest photo file (`fieldbook_media::Settings::default().max_bytes`: 40 MiB). */
 export const MAX_PHOTO_BYTES = 40 * 1024 * 1024;
@@ -66,10 +68,32 @@ export function photoWords(code: string, message = ""): string {
 }
 
 /**
- * The size check the device makes, made before the file is read (a 500 MB video picked by
- * mistake is not read into memory to be refused), in the device's words.
+ * The size check the device makes, in the device's words (`fieldbook-media`, shown through
+ * `photoWords`): made here before the file is read (a 500 MB video picked by mistake is not read
+ * into memory to be refused), and by the mock device.
  */
 export function tooLargeWords(bytes: number): string {
-  const mb = Math.ceil((bytes / 1048576) * 10) / 10;
-  return `This photo is ${mb.toFixed(1)} MB but the largest allowed is ${MAX_PHOTO_BYTES / 1048576} MB`;
+  return `this photo is ${megabytesText(bytes)} but the largest allowed is ${megabytesText(MAX_PHOTO_BYTES, false)}`;
+}
+
+// ------------------------------------------------------------------ a case's photos
+
+/** A photo's alternative text: its caption, else its number and when it was taken. */
+export function photoAlt(photo: PhotoDto, number: number): string {
+  if (photo.caption.trim() !== "") return photo.caption;
+  return photo.taken_at === null ? `Photo ${number}` : `Photo ${number}, taken ${formatDateTime(photo.taken_at)}`;
+}
+
+/** "Visit 2: Food hygiene inspection": the visit a photo belongs to; null if not on the case. */
+export function visitName(visits: readonly VisitDto[], id: string | null): string | null {
+  const i = id === null ? -1 : visits.findIndex((v) => v.id === id);
+  return i < 0 ? null : `Visit ${i + 1}: ${visits[i]!.template_title}`;
+}
+
+/** The choices of a photo's "Visit" select: none, then each visit with when it started. */
+export function visitOptions(visits: readonly VisitDto[]): Array<{ value: string; text: string }> {
+  return [
+    { value: "", text: "Not part of a visit" },
+    ...visits.map((v, i) => ({ value: v.id, text: `Visit ${i + 1}: ${v.template_title}, ${formatDateTime(v.started_at)}` })),
+  ];
 }

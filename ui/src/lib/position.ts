@@ -6,8 +6,25 @@
 export interface Position {
   lat: number;
   lon: number;
-  /** Metres (95% confidence, as the browser reports it). */
+  /**
+   * Metres (95% confidence, as the browser reports it), at most `MAX_ACCURACY_M`; null when the
+   * browser gave none that makes sense.
+   */
   accuracy_m: number | null;
+}
+
+/**
+ * The least precise accuracy the device keeps with a location (`fieldbook_core::Location` takes
+ * 0 to 100 km and refuses more as `invalid_location`). A position found from the network alone
+ * can be "to within 250 km"; rather than refuse it (and fail "Use my position" or "Create case"),
+ * its accuracy is given as this limit. The point is still the best the device has, and an
+ * accuracy of 100 km tells the officer it is only a rough one.
+ */
+export const MAX_ACCURACY_M = 100_000;
+
+/** The browser's accuracy as the device takes it: capped at `MAX_ACCURACY_M`, none if nonsense. */
+function accuracy(metres: number): number | null {
+  return Number.isFinite(metres) && metres >= 0 ? Math.min(metres, MAX_ACCURACY_M) : null;
 }
 
 /** Why there is no position: no geolocation here, refused, not found, or too slow. */
@@ -18,7 +35,10 @@ export type PositionResult = { ok: true; position: Position } | { ok: false; pro
 /** How long to wait for a position (a cold GPS in a cellar may never answer). */
 export const POSITION_TIMEOUT_MS = 15_000;
 
-/** The device's position now (or one at most a minute old), never rejecting. */
+/**
+ * The device's position now (or one at most a minute old), never rejecting; its accuracy is one
+ * the device accepts with a case's location (see `MAX_ACCURACY_M`).
+ */
 export function currentPosition(timeoutMs = POSITION_TIMEOUT_MS): Promise<PositionResult> {
   const geo = typeof navigator === "undefined" ? undefined : navigator.geolocation;
   if (geo === undefined || typeof geo.getCurrentPosition !== "function") {
@@ -42,7 +62,7 @@ export function currentPosition(timeoutMs = POSITION_TIMEOUT_MS): Promise<Positi
             position: {
               lat: p.coords.latitude,
               lon: p.coords.longitude,
-              accuracy_m: Number.isFinite(p.coords.accuracy) ? p.coords.accuracy : null,
+              accuracy_m: accuracy(p.coords.accuracy),
             },
           }),
         (e) =>
